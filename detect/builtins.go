@@ -1,0 +1,10 @@
+package detect
+
+// Builtins returns a fresh set of every built-in recognizer.
+func Builtins() []Recognizer {
+	var rs []Recognizer
+	rs = append(rs, coreRecognizers()...)
+	rs = append(rs, secretRecognizers()...)
+	rs = append(rs, nameRecognizers()...)
+	return rs
+}

@@ -1,0 +1,419 @@
+package detect
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// TriggerKind says which positions of the input wake a recognizer.
+type TriggerKind uint8
+
+// Trigger kinds.
+const (
+	// TriggerPrefix fires at a position where the input starts with Prefix
+	// (ASCII case-insensitively when Fold is set). Prefixes that start with
+	// a letter or digit fire only at word starts; others fire anywhere.
+	// A prefix must be at least two bytes long.
+	TriggerPrefix TriggerKind = iota + 1
+	// TriggerByte fires at every occurrence of Byte.
+	TriggerByte
+	// TriggerUpperWord fires at every word start whose first character is
+	// an ASCII upper-case letter or a non-ASCII character.
+	TriggerUpperWord
+	// TriggerDigits fires at every word start that is an ASCII digit.
+	// Scan.Run parses the digit run there once for all recognizers.
+	TriggerDigits
+)
+
+// Trigger is one way a recognizer asks to be woken.
+type Trigger struct {
+	Kind   TriggerKind
+	Prefix string
+	Fold   bool
+	Byte   byte
+}
+
+// Recognizer finds one family of sensitive values. Find is called once for
+// every trigger hit at byte offset at; it reports matches with s.Add.
+// Implementations must run in time linear in the text they look at and
+// must not retain s.
+type Recognizer interface {
+	Name() string
+	Triggers() []Trigger
+	Find(s *Scan, at int)
+}
+
+// DefaultMinScore is the score a finding needs when Config names no
+// threshold for its type.
+const DefaultMinScore = 0.5
+
+// Config tunes an Engine. The zero value enables every built-in recognizer
+// with default thresholds.
+type Config struct {
+	// MinScore is the default threshold; 0 means DefaultMinScore.
+	MinScore float64 `yaml:"min_score"`
+	// Thresholds overrides MinScore per finding type.
+	Thresholds map[string]float64 `yaml:"thresholds"`
+	// Disable turns off recognizers by recognizer name or finding type.
+	Disable []string `yaml:"disable"`
+	// Only, when not empty, keeps only findings of these types or
+	// categories.
+	Only []string `yaml:"only"`
+	// Allow lists values that are never reported (exact match).
+	Allow []string `yaml:"allow"`
+	// AllowRegex lists RE2 patterns; a finding whose whole value matches
+	// one is not reported.
+	AllowRegex []string `yaml:"allow_regex"`
+	// Deny lists terms that are always reported, as type DENY_LIST
+	// (category PII) unless the rule says otherwise.
+	Deny []DenyRule `yaml:"deny"`
+	// Custom adds recognizers defined in configuration.
+	Custom []CustomRecognizer `yaml:"custom"`
+	// Explain records the context words that raised each score.
+	Explain bool `yaml:"-"`
+}
+
+// Engine scans text with a fixed set of recognizers. It is safe for
+// concurrent use.
+type Engine struct {
+	recs       []Recognizer
+	prefixHead [1 << 16]uint16 // folded 2-byte key -> 1 + index into prefixList, 0 = none
+	prefixList []prefixEntry   // entries sharing a key are contiguous, ended by key change
+	byteTrig   [256][]byteEntry
+	upper      []int
+	digits     []int
+	thresholds map[string]float64
+	minScore   float64
+	only       map[string]bool
+	allow      map[string]bool
+	allowRE    []*regexp.Regexp
+	wholeText  []*customRecognizer
+	explain    bool
+	pool       sync.Pool
+}
+
+type prefixEntry struct {
+	key    uint16
+	prefix string
+	fold   bool
+	rec    int
+}
+
+type byteEntry struct {
+	prefix string // "" for plain byte triggers
+	fold   bool
+	rec    int
+}
+
+// New builds an engine with the built-in recognizers and cfg applied.
+func New(cfg Config) (*Engine, error) {
+	recs := Builtins()
+	return NewWith(cfg, recs)
+}
+
+// NewWith builds an engine with the given recognizers (plus cfg.Custom and
+// cfg.Deny) instead of the built-ins.
+func NewWith(cfg Config, recs []Recognizer) (*Engine, error) {
+	e := &Engine{minScore: cfg.MinScore, explain: cfg.Explain, thresholds: map[string]float64{}}
+	if e.minScore == 0 {
+		e.minScore = DefaultMinScore
+	}
+	for k, v := range cfg.Thresholds {
+		if v < 0 || v > 1 {
+			return nil, fmt.Errorf("detect: thresholds.%s: %v is outside 0..1", k, v)
+		}
+		e.thresholds[k] = v
+	}
+	disabled := map[string]bool{}
+	for _, d := range cfg.Disable {
+		disabled[d] = true
+	}
+	if len(cfg.Only) > 0 {
+		e.only = map[string]bool{}
+		for _, o := range cfg.Only {
+			e.only[o] = true
+		}
+	}
+	e.allow = map[string]bool{}
+	for _, a := range cfg.Allow {
+		e.allow[a] = true
+	}
+	for i, p := range cfg.AllowRegex {
+		re, err := regexp.Compile(`^(?:` + p + `)$`)
+		if err != nil {
+			return nil, fmt.Errorf("detect: allow_regex[%d]: %v", i, err)
+		}
+		e.allowRE = append(e.allowRE, re)
+	}
+	for i, c := range cfg.Custom {
+		cr, err := newCustom(c)
+		if err != nil {
+			return nil, fmt.Errorf("detect: custom[%d] (%s): %w", i, c.Name, err)
+		}
+		if cr.wholeText {
+			e.wholeText = append(e.wholeText, cr)
+			continue
+		}
+		recs = append(recs, cr)
+	}
+	if len(cfg.Deny) > 0 {
+		d, err := newDenyList(cfg.Deny)
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, d)
+	}
+	for _, r := range recs {
+		if disabled[r.Name()] {
+			continue
+		}
+		if t, ok := r.(interface{ Types() []string }); ok {
+			off := false
+			for _, ty := range t.Types() {
+				off = off || disabled[ty]
+			}
+			if off {
+				continue
+			}
+		}
+		if err := e.add(r); err != nil {
+			return nil, err
+		}
+	}
+	e.buildPrefixIndex()
+	e.pool.New = func() any { return &Scan{} }
+	return e, nil
+}
+
+func (e *Engine) add(r Recognizer) error {
+	idx := len(e.recs)
+	e.recs = append(e.recs, r)
+	for _, t := range r.Triggers() {
+		switch t.Kind {
+		case TriggerPrefix:
+			if len(t.Prefix) < 2 {
+				return fmt.Errorf("detect: recognizer %s: prefix trigger %d bytes long, need at least 2", r.Name(), len(t.Prefix))
+			}
+			if class[t.Prefix[0]]&clsWord == 0 {
+				e.byteTrig[t.Prefix[0]] = append(e.byteTrig[t.Prefix[0]], byteEntry{prefix: t.Prefix, fold: t.Fold, rec: idx})
+				if t.Fold && lower[t.Prefix[0]] != t.Prefix[0] {
+					b := lower[t.Prefix[0]]
+					e.byteTrig[b] = append(e.byteTrig[b], byteEntry{prefix: t.Prefix, fold: t.Fold, rec: idx})
+				}
+				continue
+			}
+			e.prefixList = append(e.prefixList, prefixEntry{key: foldKey(t.Prefix[0], t.Prefix[1]), prefix: t.Prefix, fold: t.Fold, rec: idx})
+		case TriggerByte:
+			e.byteTrig[t.Byte] = append(e.byteTrig[t.Byte], byteEntry{rec: idx})
+		case TriggerUpperWord:
+			e.upper = append(e.upper, idx)
+		case TriggerDigits:
+			e.digits = append(e.digits, idx)
+		default:
+			return fmt.Errorf("detect: recognizer %s: unknown trigger kind %d", r.Name(), t.Kind)
+		}
+	}
+	return nil
+}
+
+func (e *Engine) buildPrefixIndex() {
+	sort.SliceStable(e.prefixList, func(i, j int) bool { return e.prefixList[i].key < e.prefixList[j].key })
+	for i := len(e.prefixList) - 1; i >= 0; i-- {
+		e.prefixHead[e.prefixList[i].key] = uint16(i + 1)
+	}
+}
+
+// Scan returns the findings in text, sorted by Start, non-overlapping.
+func (e *Engine) Scan(text string) []Finding {
+	s := e.pool.Get().(*Scan)
+	s.reset(e, text)
+	e.run(s)
+	out := e.finish(s)
+	var res []Finding
+	if len(out) > 0 {
+		res = make([]Finding, len(out))
+		copy(res, out)
+	}
+	s.text = ""
+	e.pool.Put(s)
+	return res
+}
+
+// ScanBytes is Scan for a byte slice; the findings' offsets index b.
+func (e *Engine) ScanBytes(b []byte) []Finding {
+	return e.Scan(bytesToString(b))
+}
+
+func (e *Engine) run(s *Scan) {
+	text := s.text
+	n := len(text)
+	prevWord := false
+	for i := 0; i < n; i++ {
+		c := text[i]
+		cl := class[c]
+		if cl&clsTrigger != 0 {
+			for _, be := range e.byteTrig[c] {
+				if be.prefix != "" && !hasPrefixAt(text, i, be.prefix, be.fold) {
+					continue
+				}
+				e.recs[be.rec].Find(s, i)
+			}
+		}
+		isWord := cl&clsWord != 0
+		if isWord && !prevWord {
+			if i+1 < n {
+				if h := e.prefixHead[foldKey(c, text[i+1])]; h != 0 {
+					key := e.prefixList[h-1].key
+					for j := int(h - 1); j < len(e.prefixList) && e.prefixList[j].key == key; j++ {
+						pe := &e.prefixList[j]
+						if hasPrefixAt(text, i, pe.prefix, pe.fold) {
+							e.recs[pe.rec].Find(s, i)
+						}
+					}
+				}
+			}
+			if cl&clsDigit != 0 {
+				for _, r := range e.digits {
+					e.recs[r].Find(s, i)
+				}
+			} else if cl&clsUpper != 0 || c >= 0xC0 {
+				for _, r := range e.upper {
+					e.recs[r].Find(s, i)
+				}
+			}
+		}
+		prevWord = isWord
+	}
+	for _, cr := range e.wholeText {
+		cr.findAll(s)
+	}
+}
+
+// finish applies thresholds, allow lists and type filters, then resolves
+// overlaps: the higher score wins, then the longer span, then the earlier.
+func (e *Engine) finish(s *Scan) []Finding {
+	fs := s.found[:0]
+	for _, f := range s.found {
+		if f.Start < 0 || f.End > len(s.text) || f.Start >= f.End {
+			continue
+		}
+		th, ok := e.thresholds[f.Type]
+		if !ok {
+			th = e.minScore
+		}
+		if f.Score < th {
+			continue
+		}
+		if e.only != nil && !e.only[f.Type] && !e.only[string(f.Category)] {
+			continue
+		}
+		v := s.text[f.Start:f.End]
+		if e.allow[v] {
+			continue
+		}
+		allowed := false
+		for _, re := range e.allowRE {
+			if re.MatchString(v) {
+				allowed = true
+				break
+			}
+		}
+		if allowed {
+			continue
+		}
+		fs = append(fs, f)
+	}
+	if len(fs) < 2 {
+		return fs
+	}
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Score != b.Score {
+			return a.Score > b.Score
+		}
+		if la, lb := a.End-a.Start, b.End-b.Start; la != lb {
+			return la > lb
+		}
+		return a.Start < b.Start
+	})
+	kept := s.kept[:0]
+	for _, f := range fs {
+		clash := false
+		for _, k := range kept {
+			if f.Start < k.End && k.Start < f.End {
+				clash = true
+				break
+			}
+		}
+		if !clash {
+			kept = append(kept, f)
+		}
+	}
+	sort.Slice(kept, func(i, j int) bool { return kept[i].Start < kept[j].Start })
+	s.kept = kept
+	return kept
+}
+
+// Scan is the state of one scan, handed to recognizers.
+type Scan struct {
+	text  string
+	e     *Engine
+	found []Finding
+	kept  []Finding
+	run   numRun
+	runAt int
+}
+
+func (s *Scan) reset(e *Engine, text string) {
+	s.text = text
+	s.e = e
+	s.found = s.found[:0]
+	s.kept = s.kept[:0]
+	s.runAt = -1
+}
+
+// Text is the input being scanned.
+func (s *Scan) Text() string { return s.text }
+
+// Add reports a finding. Offsets are clamped to rune boundaries by the
+// caller's construction; Add drops spans that are empty or out of range.
+func (s *Scan) Add(f Finding) {
+	if f.Start < 0 || f.End > len(s.text) || f.Start >= f.End {
+		return
+	}
+	if !s.e.explain {
+		f.Context = nil
+	}
+	s.found = append(s.found, f)
+}
+
+// hasPrefixAt reports whether text[i:] starts with p (ASCII case-folded
+// when fold is set).
+func hasPrefixAt(text string, i int, p string, fold bool) bool {
+	if len(text)-i < len(p) {
+		return false
+	}
+	if !fold {
+		return text[i:i+len(p)] == p
+	}
+	for j := 0; j < len(p); j++ {
+		if lower[text[i+j]] != lower[p[j]] {
+			return false
+		}
+	}
+	return true
+}
+
+func foldKey(a, b byte) uint16 { return uint16(lower[a])<<8 | uint16(lower[b]) }
+
+// String names the engine's recognizers, for diagnostics.
+func (e *Engine) String() string {
+	names := make([]string, len(e.recs))
+	for i, r := range e.recs {
+		names[i] = r.Name()
+	}
+	return "detect.Engine{" + strings.Join(names, ",") + "}"
+}

@@ -1,0 +1,83 @@
+package detect
+
+import "unsafe"
+
+// Byte classes used by the scanner and the recognizers.
+const (
+	clsDigit   = 1 << iota // 0-9
+	clsUpper               // A-Z
+	clsLower               // a-z
+	clsHigh                // >= 0x80 (part of a UTF-8 sequence)
+	clsSpace               // ASCII white space
+	clsTrigger             // some recognizer may have a byte trigger here
+	clsHex                 // 0-9 a-f A-F
+
+	clsWord  = clsDigit | clsUpper | clsLower | clsHigh
+	clsAlnum = clsDigit | clsUpper | clsLower
+)
+
+var class = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c >= '0' && c <= '9':
+			t[c] = clsDigit | clsHex
+		case c >= 'A' && c <= 'Z':
+			t[c] = clsUpper
+			if c <= 'F' {
+				t[c] |= clsHex
+			}
+		case c >= 'a' && c <= 'z':
+			t[c] = clsLower
+			if c <= 'f' {
+				t[c] |= clsHex
+			}
+		case c >= 0x80:
+			t[c] = clsHigh
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
+			t[c] = clsSpace
+		}
+		// Every non-word byte may carry a byte trigger; the engine checks
+		// its per-byte list, which is empty for most.
+		if t[c]&clsWord == 0 {
+			t[c] |= clsTrigger
+		}
+	}
+	return t
+}()
+
+var lower = func() (t [256]byte) {
+	for c := 0; c < 256; c++ {
+		t[c] = byte(c)
+		if c >= 'A' && c <= 'Z' {
+			t[c] = byte(c + 32)
+		}
+	}
+	return t
+}()
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+func isAlnum(c byte) bool { return class[c]&clsAlnum != 0 }
+func isWordByte(c byte) bool {
+	return class[c]&clsWord != 0
+}
+func isUpper(c byte) bool { return c >= 'A' && c <= 'Z' }
+func isLower(c byte) bool { return c >= 'a' && c <= 'z' }
+func isHex(c byte) bool   { return class[c]&clsHex != 0 }
+func isSpace(c byte) bool { return class[c]&clsSpace != 0 }
+
+// bytesToString views b as a string without copying. The caller must not
+// change b while the string is in use.
+func bytesToString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// wordBefore reports whether the byte before i continues a word (so i is
+// not a word start).
+func wordBefore(text string, i int) bool { return i > 0 && isAlnum(text[i-1]) }
+
+// wordAfter reports whether the byte at i continues a word (so i is not a
+// word end).
+func wordAfter(text string, i int) bool { return i < len(text) && isAlnum(text[i]) }

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Runs Warden's whole test suite: formatting and static checks, then every
+# Go test with the race detector against real PostgreSQL and Redis.
+# Starts the local services it needs when they are not running.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export WARDEN_TEST_POSTGRES=${WARDEN_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
+export WARDEN_TEST_REDIS=${WARDEN_TEST_REDIS:-127.0.0.1:6379}
+
+start_services() {
+  if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
+    echo "test: starting PostgreSQL"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start || true
+    for _ in $(seq 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  fi
+  if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+    echo "test: starting Redis"
+    mkdir -p /var/lib/redis /var/log/redis
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+      --dir /var/lib/redis --logfile /var/log/redis/ci.log || true
+    for _ in $(seq 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
+  fi
+}
+start_services
+
+echo "test: gofmt"
+bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$bad" ]; then echo "gofmt would change:"; echo "$bad"; exit 1; fi
+
+echo "test: go vet"
+go vet ./...
+
+echo "test: staticcheck"
+STATICCHECK=$(go env GOPATH)/bin/staticcheck
+if [ ! -x "$STATICCHECK" ]; then
+  go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+fi
+"$STATICCHECK" ./...
+
+echo "test: go test -race"
+go test -race -count=1 ./...
