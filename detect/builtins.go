@@ -6,5 +6,6 @@ func Builtins() []Recognizer {
 	rs = append(rs, coreRecognizers()...)
 	rs = append(rs, secretRecognizers()...)
 	rs = append(rs, nameRecognizers()...)
+	rs = append(rs, idRecognizers()...)
 	return rs
 }
