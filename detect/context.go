@@ -14,15 +14,19 @@ const (
 // [start,end), or "". A word must begin at a word boundary; it may run into
 // a longer word ("phone" matches "phone_number"). Recognizers add a boost
 // to their score when it returns a word.
+//
+// The window stops at clause delimiters (, ; { } [ ] and line breaks), so
+// that in `"ssn": "…", "order_id": "…"` the key "ssn" does not lend its
+// meaning to the order id.
 func (s *Scan) Context(start, end int, words []string) string {
 	var buf [contextBefore + contextAfter + 1]byte
-	lo := start - contextBefore
-	if lo < 0 {
-		lo = 0
+	lo := start
+	for lo > 0 && start-lo < contextBefore && !isClauseEnd(s.text[lo-1]) {
+		lo--
 	}
-	hi := end + contextAfter
-	if hi > len(s.text) {
-		hi = len(s.text)
+	hi := end
+	for hi < len(s.text) && hi-end < contextAfter && !isClauseEnd(s.text[hi]) {
+		hi++
 	}
 	n := 0
 	for i := lo; i < start; i++ {
@@ -70,4 +74,12 @@ func ctxList(w string) []string {
 		return nil
 	}
 	return []string{w}
+}
+
+func isClauseEnd(c byte) bool {
+	switch c {
+	case ',', ';', '{', '}', '[', ']', '\n', '\r':
+		return true
+	}
+	return false
 }

@@ -1,5 +1,376 @@
 package main
 
-import "context"
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"unicode/utf8"
 
-func runDetect(ctx context.Context, c *cli, args []string) int { return exitUsage }
+	"github.com/wardenhq/warden/detect"
+)
+
+const detectHelp = `usage: warden detect [flags] [FILE…|-]
+
+Finds sensitive data (PII, card data, health identifiers, credentials,
+network identifiers) and prints where it is. Reads standard input when no
+file (or "-") is given. Values are not printed unless --show-values.
+
+Modes:
+  (default)  text: one line per finding, "FILE:LINE:COL-COL TYPE CATEGORY SCORE"
+  --jsonl    each input line is one document; each output line is exactly
+             {"findings":[{"type","category","start","end","score"}]}
+             with byte offsets into that line (one output line per input line)
+  --json     each file is one JSON document; findings carry their JSON path
+
+Exit codes: 0 success (with or without findings; see --fail-on-findings),
+1 findings present with --fail-on-findings, 2 usage, configuration or I/O
+error (including an input line over --max-line).
+
+Flags:
+`
+
+type detectOptions struct {
+	jsonl, json, showValues, explain, failOnFindings bool
+	maxLine                                          int
+}
+
+func runDetect(ctx context.Context, c *cli, args []string) int {
+	fs := flag.NewFlagSet("detect", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	var o detectOptions
+	configPath := fs.String("config", "", "config `file` (detect: section tunes thresholds, lists, custom recognizers)")
+	fs.BoolVar(&o.jsonl, "jsonl", false, "treat each input line as a document and print one JSON line per input line")
+	fs.BoolVar(&o.json, "json", false, "treat each file as a JSON document and report JSON paths")
+	fs.BoolVar(&o.showValues, "show-values", false, "include the matched values in the output (they are sensitive)")
+	fs.BoolVar(&o.explain, "explain", false, "show the recognizer and the context words behind each score")
+	fs.BoolVar(&o.failOnFindings, "fail-on-findings", false, "exit 1 when anything is found (for CI and pre-commit checks)")
+	fs.IntVar(&o.maxLine, "max-line", 64<<20, "largest input line (or JSON document) in `bytes`")
+	fs.Usage = func() { fmt.Fprint(c.stderr, detectHelp); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if o.jsonl && o.json {
+		fmt.Fprintln(c.stderr, "warden detect: --jsonl and --json exclude each other")
+		return exitUsage
+	}
+	cfg, err := loadConfig(*configPath, c.getenv)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden detect:", err)
+		return exitUsage
+	}
+	dcfg := cfg.Detect
+	dcfg.Explain = o.explain
+	eng, err := detect.New(dcfg)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden detect:", err)
+		return exitUsage
+	}
+	files := fs.Args()
+	if len(files) == 0 {
+		files = []string{"-"}
+	}
+	out := bufio.NewWriterSize(c.stdout, 1<<20)
+	defer out.Flush()
+	found := false
+	for _, name := range files {
+		var r io.Reader = c.stdin
+		if name != "-" {
+			f, err := os.Open(name)
+			if err != nil {
+				fmt.Fprintln(c.stderr, "warden detect:", err)
+				return exitUsage
+			}
+			defer f.Close()
+			r = f
+		}
+		var n int
+		switch {
+		case o.json:
+			n, err = detectJSONDoc(eng, r, out, name, &o)
+		default:
+			n, err = detectLines(ctx, eng, r, out, name, &o)
+		}
+		if err != nil {
+			out.Flush()
+			fmt.Fprintf(c.stderr, "warden detect: %s: %v\n", displayName(name), err)
+			return exitUsage
+		}
+		found = found || n > 0
+	}
+	if err := out.Flush(); err != nil {
+		fmt.Fprintln(c.stderr, "warden detect: writing output:", err)
+		return exitUsage
+	}
+	if found && o.failOnFindings {
+		return exitFailure
+	}
+	return exitOK
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "<stdin>"
+	}
+	return name
+}
+
+// lineBatch is a slice of consecutive input lines scanned together.
+type lineBatch struct {
+	first int // line number of lines[0], 1-based
+	lines [][]byte
+	out   []byte
+	n     int // findings
+	done  chan struct{}
+}
+
+// detectLines scans line by line. Batches of about a megabyte are
+// scanned in parallel on every core and written in input order, so
+// memory stays bounded by (cores+2) batches plus the longest line.
+func detectLines(ctx context.Context, eng *detect.Engine, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
+	const batchBytes = 1 << 20
+	workers := runtime.GOMAXPROCS(0)
+	queue := make(chan *lineBatch, workers)
+	work := make(chan *lineBatch, workers)
+	var wg sync.WaitGroup
+	for i := 0; i < workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range work {
+				b.out, b.n = formatBatch(eng, b, name, o)
+				close(b.done)
+			}
+		}()
+	}
+	var (
+		total   int
+		werr    error
+		writerW sync.WaitGroup
+	)
+	writerW.Add(1)
+	go func() {
+		defer writerW.Done()
+		for b := range queue {
+			<-b.done
+			total += b.n
+			if werr == nil {
+				_, werr = w.Write(b.out)
+			}
+		}
+	}()
+	br := bufio.NewReaderSize(r, 1<<20)
+	lineNo := 1
+	var rerr error
+	cur := &lineBatch{first: lineNo, done: make(chan struct{})}
+	size := 0
+	flush := func() {
+		queue <- cur
+		work <- cur
+		cur = &lineBatch{first: lineNo, done: make(chan struct{})}
+		size = 0
+	}
+	for {
+		if ctx.Err() != nil {
+			rerr = ctx.Err()
+			break
+		}
+		line, err := readLine(br, o.maxLine)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			rerr = fmt.Errorf("line %d: %w", lineNo, err)
+			break
+		}
+		cur.lines = append(cur.lines, line)
+		size += len(line)
+		lineNo++
+		if size >= batchBytes {
+			flush()
+		}
+	}
+	if len(cur.lines) > 0 {
+		flush()
+	}
+	close(work)
+	close(queue)
+	wg.Wait()
+	writerW.Wait()
+	if rerr != nil {
+		return total, rerr
+	}
+	return total, werr
+}
+
+// errLineTooLong names the limit a line hit.
+type errLineTooLong struct{ limit int }
+
+func (e errLineTooLong) Error() string {
+	return fmt.Sprintf("line longer than --max-line (%d bytes)", e.limit)
+}
+
+// readLine returns the next line without its "\n" or "\r\n", in a fresh
+// slice. It refuses lines longer than max without buffering them.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		frag, err := br.ReadSlice('\n')
+		if len(line)+len(frag) > max+2 {
+			return nil, errLineTooLong{max}
+		}
+		line = append(line, frag...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			if len(line) == 0 {
+				return nil, io.EOF
+			}
+			return line, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		n := len(line) - 1
+		if n > 0 && line[n-1] == '\r' {
+			n--
+		}
+		if n > max {
+			return nil, errLineTooLong{max}
+		}
+		return line[:n], nil
+	}
+}
+
+func formatBatch(eng *detect.Engine, b *lineBatch, name string, o *detectOptions) ([]byte, int) {
+	var out []byte
+	n := 0
+	for i, line := range b.lines {
+		fs := eng.ScanBytes(line)
+		n += len(fs)
+		if o.jsonl {
+			out = appendFindingsJSON(out, fs, line, o)
+			out = append(out, '\n')
+			continue
+		}
+		for _, f := range fs {
+			out = appendFindingText(out, f, displayName(name), b.first+i, line, o)
+		}
+	}
+	return out, n
+}
+
+// appendFindingsJSON writes {"findings":[…]} by hand: encoding/json's
+// reflection would cost more than the scan.
+func appendFindingsJSON(out []byte, fs []detect.Finding, src []byte, o *detectOptions) []byte {
+	out = append(out, `{"findings":[`...)
+	for i, f := range fs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = appendFindingJSON(out, f, src, o)
+	}
+	return append(out, "]}"...)
+}
+
+func appendFindingJSON(out []byte, f detect.Finding, src []byte, o *detectOptions) []byte {
+	out = append(out, `{"type":`...)
+	out = strconv.AppendQuote(out, f.Type)
+	out = append(out, `,"category":`...)
+	out = strconv.AppendQuote(out, string(f.Category))
+	out = append(out, `,"start":`...)
+	out = strconv.AppendInt(out, int64(f.Start), 10)
+	out = append(out, `,"end":`...)
+	out = strconv.AppendInt(out, int64(f.End), 10)
+	out = append(out, `,"score":`...)
+	out = strconv.AppendFloat(out, f.Score, 'f', 2, 64)
+	if f.Path != "" {
+		out = append(out, `,"path":`...)
+		out = appendJSONString(out, f.Path)
+	}
+	if o.explain {
+		out = append(out, `,"recognizer":`...)
+		out = strconv.AppendQuote(out, f.Recognizer)
+		if len(f.Context) > 0 {
+			out = append(out, `,"context":[`...)
+			for i, w := range f.Context {
+				if i > 0 {
+					out = append(out, ',')
+				}
+				out = appendJSONString(out, w)
+			}
+			out = append(out, ']')
+		}
+	}
+	if o.showValues && src != nil {
+		out = append(out, `,"value":`...)
+		out = appendJSONString(out, string(src[f.Start:f.End]))
+	}
+	return append(out, '}')
+}
+
+func appendFindingText(out []byte, f detect.Finding, name string, line int, src []byte, o *detectOptions) []byte {
+	out = fmt.Appendf(out, "%s:%d:%d-%d %s %s %.2f", name, line, f.Start+1, f.End, f.Type, f.Category, f.Score)
+	if o.explain {
+		out = fmt.Appendf(out, " recognizer=%s", f.Recognizer)
+		if len(f.Context) > 0 {
+			out = fmt.Appendf(out, " context=%q", f.Context)
+		}
+	}
+	if o.showValues {
+		out = append(out, " value="...)
+		out = appendJSONString(out, string(src[f.Start:f.End]))
+	}
+	return append(out, '\n')
+}
+
+// appendJSONString writes s as a JSON string; invalid UTF-8 becomes
+// U+FFFD so the output always parses.
+func appendJSONString(out []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	out = append(out, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				out = append(out, '\\', c)
+			case c == '\n':
+				out = append(out, '\\', 'n')
+			case c == '\r':
+				out = append(out, '\\', 'r')
+			case c == '\t':
+				out = append(out, '\\', 't')
+			case c < 0x20 || c == 0x7f:
+				out = append(out, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				out = append(out, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			out = append(out, `\ufffd`...)
+		} else {
+			out = append(out, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(out, '"')
+}
+
+// detectJSONDoc is filled in once JSON mode lands in detect.
+func detectJSONDoc(eng *detect.Engine, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
+	return 0, errors.New("--json is not available yet")
+}

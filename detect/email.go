@@ -1,0 +1,207 @@
+package detect
+
+// emailRecognizer finds e-mail addresses (RFC 5322 dot-atom local parts,
+// the characters people use in practice, and DNS domains with an
+// alphabetic top-level label). It wakes at '@' and expands both ways.
+type emailRecognizer struct{}
+
+func (emailRecognizer) Name() string        { return "email" }
+func (emailRecognizer) Types() []string     { return []string{"EMAIL_ADDRESS"} }
+func (emailRecognizer) Triggers() []Trigger { return []Trigger{{Kind: TriggerByte, Byte: '@'}} }
+
+// maxEmailPart bounds how far the recognizer walks from the '@'.
+const (
+	maxLocalPart  = 64
+	maxDomainPart = 253
+)
+
+func isLocalChar(c byte) bool {
+	return isAlnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-' || c == '\''
+}
+
+func (emailRecognizer) Find(s *Scan, at int) {
+	t := s.text
+	// Local part: walk left.
+	i := at
+	for i > 0 && at-i < maxLocalPart && isLocalChar(t[i-1]) {
+		i--
+	}
+	// Trim leading dots, quotes and dashes ("--user@" in text).
+	for i < at && (t[i] == '.' || t[i] == '\'' || t[i] == '-') {
+		i++
+	}
+	if i == at || t[at-1] == '.' {
+		return
+	}
+	if i > 0 && (isAlnum(t[i-1]) || t[i-1] >= 0x80) {
+		return // local part runs into something we do not accept
+	}
+	// Domain: labels of [A-Za-z0-9-], separated by dots.
+	j := at + 1
+	lastDot := -1
+	labelStart := j
+	for j < len(t) && j-at <= maxDomainPart {
+		c := t[j]
+		if isAlnum(c) || c == '-' {
+			j++
+			continue
+		}
+		if c == '.' && j > labelStart && j+1 < len(t) && isAlnum(t[j+1]) {
+			if t[j-1] == '-' {
+				return
+			}
+			lastDot = j
+			j++
+			labelStart = j
+			continue
+		}
+		break
+	}
+	if lastDot < 0 || j-lastDot-1 < 2 {
+		return
+	}
+	// Top-level label: letters only (or xn-- punycode).
+	tld := t[lastDot+1 : j]
+	if len(tld) < 4 || tld[:4] != "xn--" {
+		for k := 0; k < len(tld); k++ {
+			if !isUpper(tld[k]) && !isLower(tld[k]) {
+				return
+			}
+		}
+	}
+	if t[j-1] == '-' || (j < len(t) && t[j] >= 0x80) {
+		return
+	}
+	s.Add(Finding{Type: "EMAIL_ADDRESS", Category: PII, Start: i, End: j, Score: 0.95, Recognizer: "email"})
+}
+
+// urlRecognizer finds URLs with a scheme ("https://…", "ftp://…") and
+// bare "www." hosts. Category NETWORK: by default policy they are found
+// but not tokenized. Credentials inside URLs are the secret recognizers'.
+type urlRecognizer struct{}
+
+func (urlRecognizer) Name() string    { return "url" }
+func (urlRecognizer) Types() []string { return []string{"URL"} }
+func (urlRecognizer) Triggers() []Trigger {
+	return []Trigger{{Kind: TriggerByte, Byte: ':'}, {Kind: TriggerPrefix, Prefix: "www.", Fold: true}}
+}
+
+const maxURL = 2048
+
+func isURLChar(c byte) bool {
+	if c <= ' ' || c == 0x7f || c >= 0x80 {
+		return false
+	}
+	switch c {
+	case '"', '<', '>', '\\', '^', '`', '{', '|', '}':
+		return false
+	}
+	return true
+}
+
+func (urlRecognizer) Find(s *Scan, at int) {
+	t := s.text
+	start := at
+	if t[at] == ':' {
+		if at+2 >= len(t) || t[at+1] != '/' || t[at+2] != '/' {
+			return
+		}
+		// Scheme: letters, digits, '+', '-', '.', starting with a letter.
+		i := at
+		for i > 0 && at-i < 32 && (isAlnum(t[i-1]) || t[i-1] == '+' || t[i-1] == '-' || t[i-1] == '.') {
+			i--
+		}
+		for i < at && !isUpper(t[i]) && !isLower(t[i]) {
+			i++
+		}
+		if i == at {
+			return
+		}
+		start = i
+	}
+	j := at
+	if t[at] == ':' {
+		j = at + 3
+	}
+	hostStart := j
+	depth := 0
+	for j < len(t) && j-start < maxURL && isURLChar(t[j]) {
+		switch t[j] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+		}
+		if depth < 0 {
+			break
+		}
+		j++
+	}
+	// Trailing punctuation belongs to the sentence.
+	for j > hostStart && (t[j-1] == '.' || t[j-1] == ',' || t[j-1] == ';' || t[j-1] == ':' || t[j-1] == '!' || t[j-1] == '?' || t[j-1] == '\'' || t[j-1] == ')' && depth <= 0) {
+		if t[j-1] == ')' {
+			depth++
+		}
+		j--
+	}
+	if j-hostStart < 3 {
+		return
+	}
+	s.Add(Finding{Type: "URL", Category: Network, Start: start, End: j, Score: 0.6, Recognizer: "url"})
+}
+
+// ibanRecognizer finds IBANs, compact or printed in groups of four,
+// checked against the country's registered length and ISO 7064 mod 97.
+type ibanRecognizer struct{}
+
+func (ibanRecognizer) Name() string    { return "iban" }
+func (ibanRecognizer) Types() []string { return []string{"IBAN_CODE"} }
+func (ibanRecognizer) Triggers() []Trigger {
+	ts := make([]Trigger, 0, len(ibanLengths))
+	for cc := range ibanLengths {
+		ts = append(ts, Trigger{Kind: TriggerPrefix, Prefix: cc})
+	}
+	return ts
+}
+
+func (ibanRecognizer) Find(s *Scan, at int) {
+	t := s.text
+	if at+4 > len(t) || !isDigit(t[at+2]) || !isDigit(t[at+3]) {
+		return
+	}
+	want := ibanLengths[t[at:at+2]]
+	var buf [34]byte
+	n := 0
+	j := at
+	spaced := false
+	for j < len(t) && n < want {
+		c := t[j]
+		if isUpper(c) || isDigit(c) {
+			buf[n] = c
+			n++
+			j++
+			continue
+		}
+		if isLower(c) {
+			buf[n] = c - 32
+			n++
+			j++
+			continue
+		}
+		// Printed form: single spaces (or dashes) after every group of four.
+		if (c == ' ' || c == '-') && n%4 == 0 && n > 0 && j+1 < len(t) && isAlnum(t[j+1]) {
+			spaced = true
+			j++
+			continue
+		}
+		break
+	}
+	if n != want || wordAfter(t, j) {
+		return
+	}
+	_ = spaced
+	if !validIBAN(bytesToString(buf[:n])) {
+		return
+	}
+	s.Add(Finding{Type: "IBAN_CODE", Category: Financial, Start: at, End: j, Score: 0.95, Recognizer: "iban"})
+}
