@@ -124,25 +124,26 @@ func (urlRecognizer) Find(s *Scan, at int) {
 		j = at + 3
 	}
 	hostStart := j
-	depth := 0
+	depth := 0 // open parentheses inside the URL
 	for j < len(t) && j-start < maxURL && isURLChar(t[j]) {
-		switch t[j] {
-		case '(':
+		if t[j] == '(' {
 			depth++
-		case ')':
+		} else if t[j] == ')' {
+			if depth == 0 {
+				break // closes a parenthesis opened before the URL
+			}
 			depth--
-		}
-		if depth < 0 {
-			break
 		}
 		j++
 	}
 	// Trailing punctuation belongs to the sentence.
-	for j > hostStart && (t[j-1] == '.' || t[j-1] == ',' || t[j-1] == ';' || t[j-1] == ':' || t[j-1] == '!' || t[j-1] == '?' || t[j-1] == '\'' || t[j-1] == ')' && depth <= 0) {
-		if t[j-1] == ')' {
-			depth++
+	for j > hostStart {
+		c := t[j-1]
+		if c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '\'' {
+			j--
+			continue
 		}
-		j--
+		break
 	}
 	if j-hostStart < 3 {
 		return

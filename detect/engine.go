@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -329,20 +330,47 @@ func (e *Engine) finish(s *Scan) []Finding {
 	if len(fs) < 2 {
 		return fs
 	}
-	sort.Slice(fs, func(i, j int) bool {
-		a, b := &fs[i], &fs[j]
+	// Sort by start, split into clusters of transitively overlapping
+	// findings, and resolve each cluster greedily by priority. Clusters
+	// are small, so this stays linear in the number of findings.
+	slices.SortFunc(fs, func(a, b Finding) int { return a.Start - b.Start })
+	kept := s.kept[:0]
+	for i := 0; i < len(fs); {
+		j, end := i+1, fs[i].End
+		for j < len(fs) && fs[j].Start < end {
+			end = max(end, fs[j].End)
+			j++
+		}
+		if j-i == 1 {
+			kept = append(kept, fs[i])
+		} else {
+			kept = resolveCluster(kept, fs[i:j])
+		}
+		i = j
+	}
+	s.kept = kept
+	return kept
+}
+
+// resolveCluster appends to kept the winners among overlapping findings:
+// the higher score wins, then the longer span, then the earlier start.
+func resolveCluster(kept []Finding, c []Finding) []Finding {
+	slices.SortFunc(c, func(a, b Finding) int {
 		if a.Score != b.Score {
-			return a.Score > b.Score
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
 		}
 		if la, lb := a.End-a.Start, b.End-b.Start; la != lb {
-			return la > lb
+			return lb - la
 		}
-		return a.Start < b.Start
+		return a.Start - b.Start
 	})
-	kept := s.kept[:0]
-	for _, f := range fs {
+	base := len(kept)
+	for _, f := range c {
 		clash := false
-		for _, k := range kept {
+		for _, k := range kept[base:] {
 			if f.Start < k.End && k.Start < f.End {
 				clash = true
 				break
@@ -352,8 +380,8 @@ func (e *Engine) finish(s *Scan) []Finding {
 			kept = append(kept, f)
 		}
 	}
-	sort.Slice(kept, func(i, j int) bool { return kept[i].Start < kept[j].Start })
-	s.kept = kept
+	w := kept[base:]
+	slices.SortFunc(w, func(a, b Finding) int { return a.Start - b.Start })
 	return kept
 }
 
@@ -373,6 +401,14 @@ func (s *Scan) reset(e *Engine, text string) {
 	s.found = s.found[:0]
 	s.kept = s.kept[:0]
 	s.runAt = -1
+}
+
+// minScore is the threshold a finding of type typ must reach.
+func (s *Scan) minScore(typ string) float64 {
+	if th, ok := s.e.thresholds[typ]; ok {
+		return th
+	}
+	return s.e.minScore
 }
 
 // Text is the input being scanned.

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"github.com/nyaruka/phonenumbers"
+	"google.golang.org/protobuf/proto"
 )
 
 // phoneParser validates phone candidates with libphonenumber's metadata
@@ -25,76 +26,124 @@ const (
 	shapeIntl                        // +… international
 )
 
-// check parses the digits (with a leading '+' when intl) and reports
-// whether the number is possible (length fits the country's plan) and
-// valid (assigned ranges).
-func (p *phoneParser) check(number string, intl bool) (possible, valid bool) {
-	region := "US"
+// check reports whether the digits can be a phone number (their length
+// fits the numbering plan of the country they claim: possible) and
+// whether they fall in an assigned range (valid; only computed when
+// wantValid). intl digits start with the country calling code; others
+// are read as North American (NANP) numbers.
+//
+// It builds the PhoneNumber itself instead of calling phonenumbers.Parse:
+// the scanner has already isolated the digits, and Parse's viability and
+// extension regexps cost about 20 µs a call, most of the scan.
+func (p *phoneParser) check(digits []byte, intl, wantValid bool) (possible, valid bool) {
+	cc := 0
+	var nsn []byte
 	if intl {
-		region = ""
+		for i := 1; i <= 3 && i < len(digits); i++ {
+			c := atoi(digits[:i])
+			if phonenumbers.GetRegionCodeForCountryCode(c) != "ZZ" {
+				cc, nsn = c, digits[i:]
+				break
+			}
+		}
+		if cc == 0 {
+			return false, false
+		}
+	} else {
+		cc, nsn = 1, digits
+		if len(nsn) == 11 && nsn[0] == '1' {
+			nsn = nsn[1:]
+		}
 	}
-	num, err := phonenumbers.Parse(number, region)
-	if err != nil {
+	if len(nsn) < 4 || len(nsn) > 14 {
 		return false, false
+	}
+	num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(uint64(atoi(nsn)))}
+	if nsn[0] == '0' {
+		zeros := int32(0)
+		for _, c := range nsn {
+			if c != '0' {
+				break
+			}
+			zeros++
+		}
+		num.ItalianLeadingZero = proto.Bool(true)
+		num.NumberOfLeadingZeros = proto.Int32(zeros)
 	}
 	if !phonenumbers.IsPossibleNumber(num) {
 		return false, false
 	}
+	if !wantValid {
+		return true, false
+	}
 	return true, phonenumbers.IsValidNumber(num)
+}
+
+func atoi(d []byte) int {
+	n := 0
+	for _, c := range d {
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	t := s.text
-	for k := r.ngroups; k >= 1; k-- {
-		n := r.ndigits(k)
-		if n < 7 || n > 15 {
-			continue
-		}
-		e := r.end(k)
-		if !cleanEnd(t, e) {
-			continue
-		}
-		shape, ok := classifyPhone(r, k)
-		if !ok {
-			continue
-		}
-		start := r.start
-		if r.plus || r.paren {
-			start--
-		}
-		var buf [maxDigits + 1]byte
-		b := buf[:0]
-		if r.plus {
-			b = append(b, '+')
-		}
-		b = append(b, r.digits[:n]...)
-		possible, valid := nr.phones.check(string(b), r.plus)
-		if !possible {
-			continue
-		}
-		var base float64
-		switch shape {
-		case shapeIntl:
-			base = 0.65
-		case shapeParen:
-			base = 0.6
-		case shapeDashed334:
-			base = 0.55
-		case shapeSpaced334:
-			base = 0.4
-		case shapePlain:
-			base = 0.3
-		default:
-			base = 0.35
-		}
-		if valid {
-			base += 0.15
-		}
-		ctx := s.Context(start, e, phoneContext)
-		s.Add(Finding{Type: "PHONE_NUMBER", Category: PII, Start: start, End: e,
-			Score: boosted(base, 0.3, ctx), Recognizer: "phone", Context: ctxList(ctx)})
+	// Only the whole run: a phone number is not the head of a longer
+	// digit run (that is a card, an account or an id).
+	k := r.ngroups
+	n := r.ndigits(k)
+	if n < 7 || n > 15 {
 		return
 	}
+	e := r.end(k)
+	if !cleanEnd(t, e) {
+		return
+	}
+	shape, ok := classifyPhone(r, k)
+	if !ok {
+		return
+	}
+	start := r.start
+	if r.plus || r.paren {
+		start--
+	}
+	var base float64
+	switch shape {
+	case shapeIntl:
+		base = 0.65
+	case shapeParen:
+		base = 0.6
+	case shapeDashed334:
+		base = 0.55
+	case shapeSpaced334:
+		base = 0.4
+	case shapePlain:
+		base = 0.3
+	default:
+		base = 0.35
+	}
+	ctx := s.Context(start, e, phoneContext)
+	if ctx != "" {
+		base += 0.3
+	}
+	const validBonus = 0.15
+	min := s.minScore("PHONE_NUMBER")
+	if base+validBonus < min {
+		return // cannot pass even if valid: skip the library
+	}
+	possible, valid := nr.phones.check(r.digits[:n], r.plus, base < min)
+	if !possible {
+		return
+	}
+	if valid {
+		base += validBonus
+	}
+	if base > 1 {
+		base = 1
+	}
+	s.Add(Finding{Type: "PHONE_NUMBER", Category: PII, Start: start, End: e,
+		Score: base, Recognizer: "phone", Context: ctxList(ctx)})
 }
 
 // classifyPhone decides whether the first k groups of r are written like

@@ -1,6 +1,9 @@
 package detect
 
-import "unsafe"
+import (
+	"unicode/utf8"
+	"unsafe"
+)
 
 // Byte classes used by the scanner and the recognizers.
 const (
@@ -81,3 +84,22 @@ func wordBefore(text string, i int) bool { return i > 0 && isAlnum(text[i-1]) }
 // wordAfter reports whether the byte at i continues a word (so i is not a
 // word end).
 func wordAfter(text string, i int) bool { return i < len(text) && isAlnum(text[i]) }
+
+// onRuneBoundary reports whether offset i of s does not fall inside a
+// valid multi-byte UTF-8 sequence. Invalid bytes count as one-byte runes,
+// as utf8.DecodeRuneInString reads them.
+func onRuneBoundary(s string, i int) bool {
+	if i <= 0 || i >= len(s) {
+		return true
+	}
+	for j := i - 1; j >= 0 && j >= i-3; j-- {
+		if s[j] < 0x80 {
+			return true
+		}
+		if s[j] >= 0xC0 { // lead byte: is i inside its sequence?
+			_, size := utf8.DecodeRuneInString(s[j:])
+			return j+size <= i
+		}
+	}
+	return true
+}

@@ -1,0 +1,251 @@
+package detect
+
+import (
+	"strings"
+	"testing"
+)
+
+func coreEngine(t testing.TB) *Engine {
+	t.Helper()
+	e, err := NewWith(Config{}, coreRecognizers())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// found returns the values of findings of typ in text.
+func found(e *Engine, text, typ string) []string {
+	var out []string
+	for _, f := range e.Scan(text) {
+		if f.Type == typ {
+			out = append(out, text[f.Start:f.End])
+		}
+	}
+	return out
+}
+
+func TestCardNetworkTestNumbers(t *testing.T) {
+	e := coreEngine(t)
+	// Published test PANs of the card networks and processors.
+	for _, pan := range []string{
+		"4111111111111111", "4012888888881881", "4222222222222", "4000056655665556",
+		"5555555555554444", "5105105105105100", "2223003122003222", "2720992720992729",
+		"378282246310005", "371449635398431", "378734493671000",
+		"6011111111111117", "6011000990139424", "6445644564456445",
+		"30569309025904", "38520000023237", "36227206271667",
+		"3530111333300000", "3566002020360505",
+		"6200000000000005", "6759649826438453",
+		"4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005",
+	} {
+		got := found(e, "card: "+pan+" exp 12/28", "CREDIT_CARD")
+		if len(got) != 1 || got[0] != pan {
+			t.Errorf("%s: got %q", pan, got)
+		}
+	}
+}
+
+func TestCardNearMisses(t *testing.T) {
+	e := coreEngine(t)
+	for _, s := range []string{
+		"4111111111111112", // Luhn fails
+		"Reference number 4352065261712542 was not found", // Luhn fails
+		"1234567812345670",     // Luhn passes, no issuer range
+		"41111111111111111111", // 20 digits
+		"4111 1111-1111 1111",  // mixed separators
+		"4111111111111111a",    // glued to a word
+		"v4111111111111111",
+		"4111.1111.1111.1111",
+	} {
+		if got := found(e, s, "CREDIT_CARD"); len(got) != 0 {
+			t.Errorf("%q: unexpected card %q", s, got)
+		}
+	}
+}
+
+func TestSSN(t *testing.T) {
+	e := coreEngine(t)
+	cases := []struct {
+		text string
+		want []string
+	}{
+		{"SSN 355 36 7362, was seen", []string{"355 36 7362"}},
+		{`"ssn": "085-54-2753"`, []string{"085-54-2753"}},
+		{"ssn=123456780", []string{"123456780"}},
+		{"her number 457-55-5462 on file", []string{"457-55-5462"}},
+		{"SSN 000-12-3456", nil},         // area 000
+		{"SSN 666-12-3456", nil},         // area 666
+		{"SSN 912-12-3456", nil},         // area 9xx (ITIN range, not SSN)
+		{"SSN 123-00-4567", nil},         // group 00
+		{"SSN 123-45-0000", nil},         // serial 0000
+		{"SSN 078-05-1120", nil},         // voided Woolworth number
+		{"order 457555462 shipped", nil}, // plain nine digits without context
+		{`{"ssn": "764-69-3922"}, "order_id": "222368446"`, []string{"764-69-3922"}},
+		{"1-123-45-6789", nil},
+	}
+	for _, c := range cases {
+		got := found(e, c.text, "US_SSN")
+		if strings.Join(got, "|") != strings.Join(c.want, "|") {
+			t.Errorf("%q: got %q want %q", c.text, got, c.want)
+		}
+	}
+}
+
+func TestITINAndABAAndNHS(t *testing.T) {
+	e := coreEngine(t)
+	if got := found(e, "ITIN 912-70-1234 on the form", "US_ITIN"); len(got) != 1 {
+		t.Errorf("ITIN: %q", got)
+	}
+	if got := found(e, "ITIN 912-40-1234 on the form", "US_ITIN"); len(got) != 0 {
+		t.Errorf("ITIN group 40 is not issued: %q", got)
+	}
+	// 011000015 is the Federal Reserve Bank of Boston's routing number.
+	if got := found(e, "routing number 011000015 for the wire", "ABA_ROUTING_NUMBER"); len(got) != 1 {
+		t.Errorf("ABA: %q", got)
+	}
+	if got := found(e, "routing number 011000016 for the wire", "ABA_ROUTING_NUMBER"); len(got) != 0 {
+		t.Errorf("ABA bad checksum: %q", got)
+	}
+	if got := found(e, "id 011000015 in the table", "ABA_ROUTING_NUMBER"); len(got) != 0 {
+		t.Errorf("ABA without context: %q", got)
+	}
+	// 943 476 5919 is the NHS's own example number.
+	if got := found(e, "NHS number 943 476 5919", "UK_NHS"); len(got) != 1 {
+		t.Errorf("NHS: %q", got)
+	}
+	if got := found(e, "NHS number 943 476 5918", "UK_NHS"); len(got) != 0 {
+		t.Errorf("NHS bad check digit: %q", got)
+	}
+}
+
+func TestIBANExamples(t *testing.T) {
+	e := coreEngine(t)
+	// Examples from the SWIFT IBAN registry.
+	for _, iban := range []string{
+		"GB82WEST12345698765432", "DE89370400440532013000", "FR1420041010050500013M02606",
+		"NL91ABNA0417164300", "BE68539007547034", "ES9121000418450200051332",
+		"IT60X0542811101000000123456", "CH9300762011623852957", "NO9386011117947",
+		"MT84MALT011000012345MTLCAST001S", "SA0380000000608010167519", "AT611904300234573201",
+		"PL61109010140000071219812874", "SE4550000000058398257466", "FI2112345600000785",
+		"DK5000400440116243", "IE29AIBK93115212345678", "PT50000201231234567890154",
+		"GB82 WEST 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00", "BR1800360305000010009795493C1",
+	} {
+		got := found(e, "pay to "+iban+".", "IBAN_CODE")
+		if len(got) != 1 || got[0] != iban {
+			t.Errorf("%s: got %q", iban, got)
+		}
+	}
+	for _, s := range []string{"GB82WEST12345698765433", "DE8937040044053201300", "XX89370400440532013000", "GB82WEST123456987654321"} {
+		if got := found(e, s, "IBAN_CODE"); len(got) != 0 {
+			t.Errorf("%s: unexpected %q", s, got)
+		}
+	}
+}
+
+func TestPhones(t *testing.T) {
+	e := coreEngine(t)
+	for _, c := range []struct{ text, want string }{
+		{"call (614) 507-4711 today", "(614) 507-4711"},
+		{"phone=+1 763-252-9734", "+1 763-252-9734"},
+		{"ring +44 20 7946 0958", "+44 20 7946 0958"},
+		{"+49 30 20950020", "+49 30 20950020"},
+		{"contact phone=+19544755780", "+19544755780"},
+		{"office 415-555-0132", "415-555-0132"},
+		{"mobile: 4155550132", "4155550132"},
+		{"+33 1 42 68 53 00 (Paris)", "+33 1 42 68 53 00"},
+	} {
+		got := found(e, c.text, "PHONE_NUMBER")
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%q: got %q want %q", c.text, got, c.want)
+		}
+	}
+	for _, s := range []string{
+		"Order 536187668 shipped on 5/14/1968",
+		"Call the front desk at extension 3612 between 9 and 5.",
+		"request 1732480000 took 41026 ms",
+		"version 10.11.20.1234 released",
+		"2026-11-24T20:21:48.870Z",
+		"182.33.62.44",
+	} {
+		if got := found(e, s, "PHONE_NUMBER"); len(got) != 0 {
+			t.Errorf("%q: unexpected phone %q", s, got)
+		}
+	}
+}
+
+func TestEmail(t *testing.T) {
+	e := coreEngine(t)
+	for _, c := range []struct{ text, want string }{
+		{"reply to (Delpha.Howe3@hotmail.com) now", "Delpha.Howe3@hotmail.com"},
+		{"mail o'brien+tag@mail.example.co.uk.", "o'brien+tag@mail.example.co.uk"},
+		{`"email":"a_b-c@x-y.io"`, "a_b-c@x-y.io"},
+		{"user@xn--bcher-kva.example", "user@xn--bcher-kva.example"},
+	} {
+		got := found(e, c.text, "EMAIL_ADDRESS")
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%q: got %q want %q", c.text, got, c.want)
+		}
+	}
+	for _, s := range []string{"npm i @types/node", "a@b", "user@localhost", "x@1.2.3.4", ".@example.com", "foo@bar.c0m"} {
+		if got := found(e, s, "EMAIL_ADDRESS"); len(got) != 0 {
+			t.Errorf("%q: unexpected %q", s, got)
+		}
+	}
+}
+
+func TestURL(t *testing.T) {
+	e := coreEngine(t)
+	for _, c := range []struct{ text, want string }{
+		{"see https://example.com/a?b=c.", "https://example.com/a?b=c"},
+		{"(docs at https://en.wikipedia.org/wiki/Foo_(bar))", "https://en.wikipedia.org/wiki/Foo_(bar)"},
+		{"go to www.example.org, then", "www.example.org"},
+	} {
+		got := found(e, c.text, "URL")
+		if len(got) != 1 || got[0] != c.want {
+			t.Errorf("%q: got %q want %q", c.text, got, c.want)
+		}
+	}
+}
+
+func TestContextStopsAtClause(t *testing.T) {
+	e := coreEngine(t)
+	text := `{"ssn": "764-69-3922"}, "order_id": "222368446"`
+	got := found(e, text, "US_SSN")
+	if len(got) != 1 || got[0] != "764-69-3922" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestOffsetsOnRuneBoundaries(t *testing.T) {
+	e := coreEngine(t)
+	text := "é4111111111111111é ☎+44 20 7946 0958☎ ü@example.com jöhn@example.com"
+	for _, f := range e.Scan(text) {
+		for _, off := range []int{f.Start, f.End} {
+			if !onRuneBoundary(text, off) {
+				t.Errorf("%s at %d..%d splits a rune", f.Type, f.Start, f.End)
+			}
+		}
+	}
+}
+
+func FuzzCore(f *testing.F) {
+	for _, s := range []string{"card 4111 1111 1111 1111", "SSN 355 36 7362", "(614) 507-4711", "a@b.co", "https://x.y/(z)", "GB82 WEST 1234 5698 7654 32", "\x00\xff@\xfe.com", "+1 (", "99999999999999999999999999"} {
+		f.Add(s)
+	}
+	e, err := New(Config{})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		prev := 0
+		for _, fd := range e.Scan(s) {
+			if fd.Start < prev || fd.Start >= fd.End || fd.End > len(s) {
+				t.Fatalf("bad span %d..%d (prev end %d, len %d)", fd.Start, fd.End, prev, len(s))
+			}
+			if !onRuneBoundary(s, fd.Start) || !onRuneBoundary(s, fd.End) {
+				t.Fatalf("%s span %d..%d splits a rune", fd.Type, fd.Start, fd.End)
+			}
+			prev = fd.End
+		}
+	})
+}
