@@ -1,0 +1,651 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/transform"
+)
+
+// apiKind is one of the API shapes the gateway speaks.
+type apiKind int
+
+const (
+	apiChat apiKind = iota
+	apiCompletions
+	apiResponses
+	apiEmbeddings
+	apiMessages
+)
+
+func (k apiKind) endpoint() string {
+	return [...]string{"chat", "completions", "responses", "embeddings", "messages"}[k]
+}
+
+func (k apiKind) path() string {
+	return [...]string{"/chat/completions", "/completions", "/responses", "/embeddings", "/messages"}[k]
+}
+
+func (s *Server) api(kind apiKind) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, kind) }
+}
+
+// exchange is the state of one request through the gateway.
+type exchange struct {
+	kind     apiKind
+	ev       *Event
+	p        *Principal
+	restore  bool
+	revealer transform.Revealer
+	sent     map[string]bool // values sent upstream raw (allowed by policy)
+	leaks    int
+	restored int
+	upstream time.Duration
+	deadline *time.Timer // cancels the upstream call when it takes too long
+	cancel   func()
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
+	t0 := time.Now()
+	ev := &Event{Time: t0.UTC(), RequestID: newRequestID(), Endpoint: kind.endpoint(), Findings: map[string]int{}, Operators: map[string]int{}}
+	x := &exchange{kind: kind, ev: ev}
+	w.Header().Set("Warden-Request-Id", ev.RequestID)
+	m := s.deps.Metrics
+	status := s.serve(w, r, x)
+	ev.Status = status
+	total := time.Since(t0)
+	ev.Overhead = total - x.upstream
+	ev.UpstreamMS = x.upstream
+	label := "other" // only models that reached an upstream label metrics
+	if ev.Upstream != "" {
+		label = ev.Model
+	}
+	m.observe(kind.endpoint(), label, status, ev.Overhead, x.upstream)
+	s.log.Info("request", "request_id", ev.RequestID, "endpoint", kind.endpoint(), "principal", ev.Principal,
+		"tenant", ev.Tenant, "model", ev.Model, "upstream", ev.Upstream, "zone", ev.Zone, "status", status,
+		"decision", string(ev.Decision), "findings", sumCounts(ev.Findings), "restored", x.restored, "leaks", x.leaks,
+		"overhead_ms", float64(ev.Overhead.Microseconds())/1000, "upstream_ms", float64(x.upstream.Microseconds())/1000)
+}
+
+// serve runs the request path and returns the HTTP status sent.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int {
+	ctx := r.Context()
+	kind, ev := x.kind, x.ev
+	p, err := s.deps.Auth.Authenticate(r)
+	if err != nil {
+		return s.fail(w, kind, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "missing or invalid credentials")
+	}
+	x.p = p
+	ev.Principal, ev.Tenant = p.Name, p.Tenant
+
+	body, err := readBody(w, r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return s.fail(w, kind, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large",
+				fmt.Sprintf("request body larger than max_body_bytes (%d)", s.cfg.MaxBodyBytes))
+		}
+		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "bad_body", "could not read the request body")
+	}
+	obj, err := decodeObject(body, s.cfg.MaxJSONDepth)
+	if err != nil {
+		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "invalid_json", err.Error())
+	}
+	model, _ := obj["model"].(string)
+	if model == "" {
+		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "missing_model", "the request names no model")
+	}
+	ev.Model = model
+	if !p.MayUse(model) {
+		return s.fail(w, kind, http.StatusForbidden, "permission_error", "model_not_allowed",
+			fmt.Sprintf("principal %q may not use model %q", p.Name, model))
+	}
+	upstreamModel := model
+	if a, ok := s.cfg.Aliases[model]; ok {
+		upstreamModel = a
+		obj["model"] = a
+	}
+	stream, _ := obj["stream"].(bool)
+	ev.Stream = stream
+
+	estimate := len(body)/4 + 1
+	if s.deps.Limiter != nil {
+		ok, retry, err := s.deps.Limiter.Take(ctx, p.Name, model, estimate)
+		if err != nil {
+			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "rate_limiter_unavailable", "rate limiter unavailable; refusing to serve unlimited")
+		}
+		if !ok {
+			secs := int(retry.Seconds() + 0.999)
+			if secs < 1 {
+				secs = 1
+			}
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+			m := s.deps.Metrics
+			m.rateLimited.WithLabelValues("other").Inc()
+			return s.fail(w, kind, http.StatusTooManyRequests, "rate_limit_error", "rate_limited",
+				fmt.Sprintf("rate limit reached for principal %q on model %q; retry after %ds", p.Name, model, secs))
+		}
+	}
+
+	// Detect in every string a prompt can hide in.
+	slots := collectSlots(obj)
+	cats := map[string]int{}
+	for i := range slots {
+		sl := &slots[i]
+		sl.findings = s.deps.Detector.Scan(sl.value)
+		for _, f := range sl.findings {
+			ev.Findings[f.Type]++
+			cats[string(f.Category)]++
+			s.deps.Metrics.findings.WithLabelValues(f.Type).Inc()
+		}
+	}
+	dec, err := s.deps.Policy.Decide(PolicyInput{Principal: p.Name, Roles: p.Roles, Tenant: p.Tenant, Model: model,
+		Endpoint: kind.endpoint(), Findings: ev.Findings, Categories: cats})
+	ev.Policy = s.deps.Policy.Version()
+	ev.Rules = dec.Rules
+	if err != nil {
+		ev.Decision = Deny
+		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
+	}
+	ev.Decision = dec.Action
+	if dec.Action == Deny {
+		ev.Reasons = []string{dec.Reason}
+		s.deps.Metrics.blocked.WithLabelValues("other").Inc()
+		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "policy_denied", dec.Reason)
+	}
+	cands, reason := s.candidates(upstreamModel, dec.Zones)
+	if cands == nil {
+		ev.Reasons = []string{reason}
+		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "no_eligible_upstream", reason)
+	}
+
+	// De-identify.
+	d, err := s.deidentifier(p.Tenant, dec.Operators)
+	if err != nil {
+		return s.fail(w, kind, http.StatusInternalServerError, "api_error", "policy_operator", "policy names an unusable operator: "+err.Error())
+	}
+	x.sent = map[string]bool{}
+	for i := range slots {
+		sl := &slots[i]
+		if len(sl.findings) == 0 {
+			continue
+		}
+		apply := sl.findings[:0:0]
+		for _, f := range sl.findings {
+			op := operatorFor(dec.Operators, f)
+			if op == "" || op == "allow" {
+				x.sent[sl.value[f.Start:f.End]] = true
+				continue
+			}
+			apply = append(apply, f)
+		}
+		if len(apply) == 0 {
+			continue
+		}
+		out, st, err := d.Apply(ctx, sl.value, apply)
+		if err != nil {
+			// Fail closed: never forward what could not be protected.
+			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
+				"de-identification failed; request refused (no data was sent upstream)")
+		}
+		for _, c := range st.Counts {
+			ev.Operators[string(c.Operator)] += c.N
+		}
+		sl.set(out)
+	}
+	x.restore = dec.Restore
+	if x.restore {
+		x.revealer = s.revealer(p.Tenant)
+	}
+	upBody, err := json.Marshal(obj)
+	if err != nil {
+		return s.fail(w, kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the upstream request")
+	}
+	ev.RequestBody = upBody
+
+	// Call an upstream; retry others on connection errors and 5xx/429
+	// before any byte reached the caller.
+	var resp *http.Response
+	var u *Upstream
+	tries := 1 + s.cfg.Retries
+	for i := 0; i < len(cands) && i < tries; i++ {
+		u = cands[i]
+		if u.Check != nil {
+			if err := u.Check(ctx, upstreamModel); err != nil {
+				ev.Reasons = append(ev.Reasons, "upstream "+u.Name+" refused: "+err.Error())
+				resp = nil
+				continue
+			}
+		}
+		t := time.Now()
+		uctx, cancel := context.WithCancel(ctx)
+		x.deadline = time.AfterFunc(s.cfg.UpstreamTimeout, cancel)
+		x.cancel = cancel
+		resp, err = s.send(uctx, u, r, x.kind.path(), upBody, kind)
+		x.upstream += time.Since(t)
+		if err != nil {
+			x.deadline.Stop()
+			cancel()
+			u.markFailure()
+			resp = nil
+			continue
+		}
+		if (resp.StatusCode >= 500 || resp.StatusCode == 429) && i+1 < len(cands) && i+1 < tries {
+			resp.Body.Close()
+			x.deadline.Stop()
+			cancel()
+			u.markFailure()
+			resp = nil
+			continue
+		}
+		u.markSuccess()
+		defer x.deadline.Stop()
+		defer cancel()
+		break
+	}
+	if resp == nil {
+		reason := "no upstream answered"
+		if len(ev.Reasons) > 0 {
+			reason = ev.Reasons[len(ev.Reasons)-1]
+		}
+		return s.fail(w, kind, http.StatusBadGateway, "api_error", "upstream_unavailable", reason)
+	}
+	defer resp.Body.Close()
+	ev.Upstream, ev.Zone = u.Name, u.Zone
+
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		return s.relayStream(w, r, x, resp)
+	}
+	return s.relayJSON(w, r, x, resp)
+}
+
+// operatorFor returns the policy's operator for a finding: by type, then
+// by category. "" means the finding goes upstream as it is.
+func operatorFor(ops map[string]string, f detect.Finding) string {
+	if op, ok := ops[f.Type]; ok {
+		return op
+	}
+	return ops[string(f.Category)]
+}
+
+// relayJSON reads a whole upstream JSON response, guards and restores its
+// strings, records the audit event and answers.
+func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, resp *http.Response) int {
+	ctx := r.Context()
+	t := time.Now()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxResponseBytes+1))
+	x.upstream += time.Since(t)
+	if err != nil {
+		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_read", "reading the upstream response failed")
+	}
+	if int64(len(raw)) > s.cfg.MaxResponseBytes {
+		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_too_large", "upstream response larger than max_response_bytes")
+	}
+	var doc any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
+		// Never pass through what cannot be inspected.
+		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
+	}
+	if err := s.guardDoc(ctx, x, doc); err != nil {
+		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+	}
+	s.adjustUsage(ctx, x, doc)
+	x.ev.ResponseBody = out
+	x.ev.Restored, x.ev.Leaks = x.restored, x.leaks
+	if idx, err := s.record(ctx, x); err != nil {
+		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "audit_unavailable", "audit log unavailable; response withheld")
+	} else if idx >= 0 {
+		w.Header().Set("Warden-Audit-Index", strconv.FormatInt(idx, 10))
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(resp.StatusCode)
+	w.Write(out)
+	return resp.StatusCode
+}
+
+// record hands the event to the auditor. It returns -1 without one.
+func (s *Server) record(ctx context.Context, x *exchange) (int64, error) {
+	if s.deps.Auditor == nil {
+		return -1, nil
+	}
+	idx, err := s.deps.Auditor.Record(ctx, x.ev)
+	if err != nil {
+		s.deps.Metrics.auditFailures.Inc()
+		s.log.Error("audit record failed", "request_id", x.ev.RequestID, "error", err.Error())
+		if s.cfg.AuditFailOpen {
+			return -1, nil
+		}
+		return -1, err
+	}
+	return idx, nil
+}
+
+// guardDoc rewrites every content string of a response document: leaks
+// masked, tokens restored.
+func (s *Server) guardDoc(ctx context.Context, x *exchange, doc any) error {
+	var firstErr error
+	walkStrings(doc, func(key string, parent map[string]any, v string, set func(string)) {
+		if firstErr != nil || structuralKey(key, parent) || v == "" {
+			return
+		}
+		out, err := s.segment(ctx, x, "", v)
+		if err != nil {
+			firstErr = err
+			return
+		}
+		if out != v {
+			set(out)
+		}
+	})
+	return firstErr
+}
+
+// segment masks leaks in seg (values the model produced that were not
+// sent to it) and restores the caller's tokens. before is text already
+// emitted just ahead of seg (context for the detector).
+func (s *Server) segment(ctx context.Context, x *exchange, before, seg string) (string, error) {
+	full := seg
+	if before != "" {
+		full = before + seg
+	}
+	fs := s.deps.Detector.Scan(full)
+	var leaks []detect.Finding
+	if len(fs) > 0 {
+		toks := transform.FindTokens(seg)
+		for _, f := range fs {
+			if f.Start < len(before) {
+				continue
+			}
+			f.Start -= len(before)
+			f.End -= len(before)
+			if overlapsToken(f, toks) || x.sent[seg[f.Start:f.End]] {
+				continue
+			}
+			leaks = append(leaks, f)
+		}
+	}
+	out := seg
+	if len(leaks) > 0 {
+		var err error
+		out, _, err = s.leak.Apply(ctx, seg, leaks)
+		if err != nil {
+			return "", err
+		}
+		x.leaks += len(leaks)
+		s.deps.Metrics.leaks.Add(float64(len(leaks)))
+	}
+	if x.restore && x.revealer != nil {
+		restored, st, err := transform.Restore(ctx, out, x.revealer)
+		if err != nil {
+			return "", err
+		}
+		out = restored
+		x.restored += st.Restored
+		s.deps.Metrics.restores.Add(float64(st.Restored))
+	}
+	return out, nil
+}
+
+func overlapsToken(f detect.Finding, toks []transform.TokenRef) bool {
+	for _, t := range toks {
+		if f.Start < t.End && t.Start < f.End {
+			return true
+		}
+	}
+	return false
+}
+
+// adjustUsage corrects the rate limiter's token estimate with the usage
+// the upstream reported.
+func (s *Server) adjustUsage(ctx context.Context, x *exchange, doc any) {
+	if s.deps.Limiter == nil {
+		return
+	}
+	m, _ := doc.(map[string]any)
+	u, _ := m["usage"].(map[string]any)
+	if u == nil {
+		if resp, ok := m["response"].(map[string]any); ok {
+			u, _ = resp["usage"].(map[string]any)
+		}
+	}
+	if u == nil {
+		return
+	}
+	total := 0
+	for _, k := range []string{"total_tokens"} {
+		total += intOf(u[k])
+	}
+	if total == 0 {
+		total = intOf(u["input_tokens"]) + intOf(u["output_tokens"]) + intOf(u["prompt_tokens"]) + intOf(u["completion_tokens"])
+	}
+	if total == 0 {
+		return
+	}
+	estimate := len(x.ev.RequestBody)/4 + 1
+	if err := s.deps.Limiter.Adjust(ctx, x.p.Name, x.ev.Model, total-estimate); err != nil {
+		s.log.Warn("rate limit adjust failed", "request_id", x.ev.RequestID, "error", err.Error())
+	}
+}
+
+func intOf(v any) int {
+	switch n := v.(type) {
+	case json.Number:
+		i, _ := n.Int64()
+		return int(i)
+	case float64:
+		return int(n)
+	}
+	return 0
+}
+
+func sumCounts(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
+// readBody reads at most max bytes of the request body.
+func readBody(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, max))
+}
+
+// decodeObject parses a JSON object, refusing nesting deeper than
+// maxDepth before decoding. Errors give the byte offset, never content.
+func decodeObject(body []byte, maxDepth int) (map[string]any, error) {
+	if off, ok := depthWithin(body, maxDepth); !ok {
+		return nil, fmt.Errorf("JSON nested deeper than max_json_depth (%d) at byte %d", maxDepth, off)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("malformed JSON at byte %d", se.Offset)
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return nil, fmt.Errorf("malformed JSON at byte %d", te.Offset)
+		}
+		return nil, errors.New("malformed JSON: unexpected end of input")
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("malformed JSON at byte %d: data after the top-level value", dec.InputOffset())
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, errors.New("the request body must be a JSON object")
+	}
+	return obj, nil
+}
+
+// depthWithin reports whether JSON nesting stays within max, or the
+// offset where it first exceeds it.
+func depthWithin(b []byte, max int) (int, bool) {
+	depth := 0
+	inStr := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inStr {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inStr = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inStr = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return i, false
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return 0, true
+}
+
+// slot is one string value of the request that may carry a prompt.
+type slot struct {
+	value    string
+	set      func(string)
+	findings []detect.Finding
+}
+
+// structuralKeys hold identifiers, enums and routing fields, never
+// free text: they are neither scanned nor rewritten.
+var structuralKeys = map[string]bool{
+	"model": true, "role": true, "type": true, "id": true, "object": true, "tool_call_id": true,
+	"call_id": true, "item_id": true, "finish_reason": true, "stop_reason": true, "system_fingerprint": true,
+	"encoding_format": true, "service_tier": true, "status": true, "media_type": true, "detail": true,
+	"tool_use_id": true, "previous_response_id": true, "event": true, "logprobs": true,
+}
+
+// structuralKey reports whether a string under key (in parent) is an
+// identifier rather than text: function and tool names, enum fields,
+// embedded base64 media.
+func structuralKey(key string, parent map[string]any) bool {
+	if structuralKeys[key] {
+		return true
+	}
+	if parent == nil {
+		return false
+	}
+	switch key {
+	case "name":
+		// Tool and function names are identifiers; a chat participant's
+		// "name" sits next to "role" and is scanned.
+		_, isMsg := parent["role"]
+		return !isMsg
+	case "data":
+		_, isMedia := parent["media_type"]
+		return isMedia
+	}
+	return false
+}
+
+// collectSlots returns every scannable string of a request document.
+func collectSlots(doc map[string]any) []slot {
+	var out []slot
+	walkStrings(doc, func(key string, parent map[string]any, v string, set func(string)) {
+		if v == "" || structuralKey(key, parent) || isDataURL(v) {
+			return
+		}
+		out = append(out, slot{value: v, set: set})
+	})
+	return out
+}
+
+func isDataURL(v string) bool {
+	if !strings.HasPrefix(v, "data:") {
+		return false
+	}
+	i := strings.IndexByte(v, ',')
+	return i > 0 && strings.HasSuffix(v[:i], ";base64")
+}
+
+// walkStrings calls fn for every string value in v (maps in sorted key
+// order), with the key it sits under ("" in arrays), its parent object
+// and a setter.
+func walkStrings(v any, fn func(key string, parent map[string]any, v string, set func(string))) {
+	var walk func(v any, key string, parent map[string]any)
+	walk = func(v any, key string, parent map[string]any) {
+		switch t := v.(type) {
+		case map[string]any:
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if s, ok := t[k].(string); ok {
+					m, k := t, k
+					fn(k, m, s, func(n string) { m[k] = n })
+					continue
+				}
+				walk(t[k], k, t)
+			}
+		case []any:
+			for i := range t {
+				if s, ok := t[i].(string); ok {
+					a, i := t, i
+					fn(key, parent, s, func(n string) { a[i] = n })
+					continue
+				}
+				walk(t[i], key, parent)
+			}
+		}
+	}
+	walk(v, "", nil)
+}
+
+// fail writes an error in the API's own format and returns status.
+func (s *Server) fail(w http.ResponseWriter, kind apiKind, status int, typ, code, msg string) int {
+	var body any
+	if kind == apiMessages {
+		atype := map[string]string{"authentication_error": "authentication_error", "permission_error": "permission_error",
+			"rate_limit_error": "rate_limit_error", "invalid_request_error": "invalid_request_error"}[typ]
+		if atype == "" {
+			atype = "api_error"
+		}
+		if status == http.StatusRequestEntityTooLarge {
+			atype = "request_too_large"
+		}
+		body = map[string]any{"type": "error", "error": map[string]any{"type": atype, "message": msg}}
+	} else {
+		body = map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code}}
+	}
+	writeJSONStatus(w, status, body)
+	return status
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
+}

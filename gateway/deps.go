@@ -1,0 +1,149 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/transform"
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	// Name identifies the caller in logs and audit records.
+	Name string
+	// Tenant scopes the caller's tokens.
+	Tenant string
+	Roles  []string
+	// Models the caller may use; "*" allows every configured model.
+	Models []string
+	// Method says how the caller authenticated (apikey, jwt, oidc, mtls).
+	Method string
+}
+
+// MayUse reports whether the principal's allowlist admits model.
+func (p *Principal) MayUse(model string) bool {
+	for _, m := range p.Models {
+		if m == "*" || m == model {
+			return true
+		}
+	}
+	return false
+}
+
+// ErrUnauthenticated is returned by an Authenticator for missing or bad
+// credentials; the gateway answers 401.
+var ErrUnauthenticated = errors.New("gateway: missing or invalid credentials")
+
+// Authenticator identifies the caller of a request.
+type Authenticator interface {
+	Authenticate(r *http.Request) (*Principal, error)
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (*Principal, error)
+
+// Authenticate calls f.
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (*Principal, error) { return f(r) }
+
+// Detector finds sensitive spans in text.
+type Detector interface {
+	Scan(text string) []detect.Finding
+}
+
+// PolicyInput is what policy decides on.
+type PolicyInput struct {
+	Principal  string
+	Roles      []string
+	Tenant     string
+	Model      string
+	Endpoint   string
+	Zone       string
+	Findings   map[string]int
+	Categories map[string]int
+}
+
+// Action is a policy outcome.
+type Action string
+
+// Policy actions.
+const (
+	Allow      Action = "allow"
+	Deny       Action = "deny"
+	Deidentify Action = "deidentify"
+)
+
+// Decision is policy's verdict on a request.
+type Decision struct {
+	Action Action
+	// Reason explains a deny; it names finding types and rules, never
+	// values.
+	Reason string
+	// Operators maps a finding type or category to an operator name
+	// (redact, placeholder, mask, hash, tokenize, synthetic, allow).
+	Operators map[string]string
+	// Zones the upstream must be in; empty means any.
+	Zones []string
+	// Restore puts originals back in responses for the caller's tenant.
+	Restore bool
+	// Rules that matched, for logs and audit.
+	Rules []string
+}
+
+// Policy decides what happens to a request.
+type Policy interface {
+	Decide(in PolicyInput) (Decision, error)
+	// Version identifies the active policy (a hash), for audit records.
+	Version() string
+}
+
+// Tokens gives the tenant-scoped token issuer and revealer.
+type Tokens interface {
+	Tokenizer(tenant string) transform.Tokenizer
+	Revealer(tenant string) transform.Revealer
+}
+
+// Limiter enforces requests/min and tokens/min. Take admits a request of
+// an estimated size; Adjust corrects the estimate with the upstream's
+// reported usage.
+type Limiter interface {
+	Take(ctx context.Context, principal, model string, tokens int) (ok bool, retryAfter time.Duration, err error)
+	Adjust(ctx context.Context, principal, model string, delta int) error
+}
+
+// Event is the audit record of one gateway request. It carries no
+// content: counts, names, decisions and timings only.
+type Event struct {
+	Time       time.Time
+	RequestID  string
+	Principal  string
+	Tenant     string
+	Endpoint   string
+	Model      string
+	Upstream   string
+	Zone       string
+	Decision   Action
+	Reasons    []string
+	Rules      []string
+	Policy     string         // policy version
+	Findings   map[string]int // by type
+	Operators  map[string]int // operator -> count
+	Status     int
+	Stream     bool
+	Restored   int
+	Leaks      int
+	Overhead   time.Duration // gateway time excluding the upstream
+	UpstreamMS time.Duration
+	// RequestBody and ResponseBody are the bodies as sent upstream and
+	// as returned to the caller; the auditor commits to them (keyed
+	// hashes) and must not store them.
+	RequestBody  []byte
+	ResponseBody []byte
+}
+
+// Auditor records one event per request and returns its log index.
+type Auditor interface {
+	Record(ctx context.Context, ev *Event) (index int64, err error)
+}

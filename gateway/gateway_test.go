@@ -1,0 +1,300 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
+
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/internal/standin"
+	"github.com/wardenhq/warden/transform"
+)
+
+const (
+	testKey     = "wk_test_0123456789abcdef0123456789abcdef"
+	upstreamKey = "sk-upstream-credential-for-tests-0000"
+)
+
+// Canary values: they must never reach the upstream or any log.
+const (
+	canaryEmail = "jane.canary@example.com"
+	canarySSN   = "457-55-5462"
+	canaryCard  = "4111 1111 1111 1111"
+	prompt      = "Email " + canaryEmail + " about SSN " + canarySSN + " and card " + canaryCard + " please."
+)
+
+// fixturePolicy is the issue's default policy: tokenize PII, FINANCIAL
+// and HEALTH; refuse SECRET naming the type; restore for the caller.
+type fixturePolicy struct{}
+
+func (fixturePolicy) Version() string { return "test" }
+func (fixturePolicy) Decide(in gateway.PolicyInput) (gateway.Decision, error) {
+	if in.Categories["SECRET"] > 0 {
+		var types []string
+		for t := range in.Findings {
+			types = append(types, t)
+		}
+		return gateway.Decision{Action: gateway.Deny, Reason: "request contains a credential (" + strings.Join(types, ",") + ")"}, nil
+	}
+	return gateway.Decision{Action: gateway.Deidentify, Restore: true,
+		Operators: map[string]string{"PII": "tokenize", "FINANCIAL": "tokenize", "HEALTH": "tokenize"}}, nil
+}
+
+type env struct {
+	gw       *httptest.Server
+	upstream *standin.Server
+}
+
+func newEnv(t *testing.T, opt standin.Options) *env {
+	t.Helper()
+	opt.Record = true
+	up := standin.New(opt)
+	upSrv := httptest.NewServer(up)
+	t.Cleanup(upSrv.Close)
+	eng, err := detect.New(detect.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := transform.NewKey(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+		if r.Header.Get("Authorization") != "Bearer "+testKey && r.Header.Get("X-Api-Key") != testKey {
+			return nil, gateway.ErrUnauthenticated
+		}
+		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"gpt-4o-mini", "claude-test"}}, nil
+	})
+	gw, err := gateway.New(gateway.Config{
+		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upSrv.URL + "/v1", Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "gpt-4o", "claude-test"}}},
+		Key:       key,
+	}, gateway.Deps{Auth: auth, Detector: eng, Policy: fixturePolicy{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	t.Cleanup(srv.Close)
+	return &env{gw: srv, upstream: up}
+}
+
+func (e *env) client(key string) *openai.Client {
+	c := openai.NewClient(option.WithBaseURL(e.gw.URL+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))
+	return &c
+}
+
+// assertUpstreamClean checks that no request the upstream received holds a
+// canary or the caller's key, and that each carried the upstream key.
+func (e *env) assertUpstreamClean(t *testing.T) {
+	t.Helper()
+	reqs := e.upstream.Requests()
+	if len(reqs) == 0 {
+		t.Fatal("upstream received nothing")
+	}
+	for _, r := range reqs {
+		for _, c := range []string{canaryEmail, canarySSN, canaryCard, "4111111111111111", testKey} {
+			if bytes.Contains(r.Body, []byte(c)) || strings.Contains(r.Header.Get("Authorization"), c) {
+				t.Errorf("upstream received %q", c)
+			}
+		}
+		if got := r.Header.Get("Authorization"); got != "Bearer "+upstreamKey && r.Header.Get("X-Api-Key") != upstreamKey {
+			t.Errorf("upstream credential not injected: Authorization=%q", got)
+		}
+	}
+}
+
+func TestChatRestoresOriginals(t *testing.T) {
+	e := newEnv(t, standin.Options{})
+	c := e.client(testKey)
+	resp, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+		Model:    "gpt-4o-mini",
+		Messages: []openai.ChatCompletionMessageParamUnion{openai.SystemMessage("be brief"), openai.UserMessage(prompt)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.Choices[0].Message.Content; got != prompt {
+		t.Fatalf("content = %q, want the original prompt back", got)
+	}
+	e.assertUpstreamClean(t)
+	body := e.upstream.Requests()[0].Body
+	if !bytes.Contains(body, []byte("[[EMAIL_ADDRESS:")) || !bytes.Contains(body, []byte("[[US_SSN:")) || !bytes.Contains(body, []byte("[[CREDIT_CARD:")) {
+		t.Errorf("upstream body lacks tokens: %s", body)
+	}
+}
+
+func TestChatStreamSplitIntoTinyWrites(t *testing.T) {
+	for _, n := range []int{1, 3} {
+		e := newEnv(t, standin.Options{DeltaBytes: 3, WriteBytes: n})
+		c := e.client(testKey)
+		stream := c.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt + " Grüße ☃")},
+		})
+		var acc openai.ChatCompletionAccumulator
+		for stream.Next() {
+			acc.AddChunk(stream.Current())
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatalf("write size %d: %v", n, err)
+		}
+		if got := acc.Choices[0].Message.Content; got != prompt+" Grüße ☃" {
+			t.Fatalf("write size %d: streamed content = %q", n, got)
+		}
+		e.assertUpstreamClean(t)
+	}
+}
+
+func TestResponsesAPI(t *testing.T) {
+	e := newEnv(t, standin.Options{DeltaBytes: 5})
+	c := e.client(testKey)
+	ctx := context.Background()
+	params := responses.ResponseNewParams{Model: "gpt-4o-mini", Input: responses.ResponseNewParamsInputUnion{OfString: openai.String(prompt)}}
+	resp, err := c.Responses.New(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := resp.OutputText(); got != prompt {
+		t.Fatalf("responses JSON: %q", got)
+	}
+	stream := c.Responses.NewStreaming(ctx, params)
+	var b strings.Builder
+	for stream.Next() {
+		ev := stream.Current()
+		if ev.Type == "response.output_text.delta" {
+			b.WriteString(ev.Delta)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if b.String() != prompt {
+		t.Fatalf("responses stream: %q", b.String())
+	}
+	e.assertUpstreamClean(t)
+}
+
+func TestEmbeddingsDeidentified(t *testing.T) {
+	e := newEnv(t, standin.Options{})
+	c := e.client(testKey)
+	_, err := c.Embeddings.New(context.Background(), openai.EmbeddingNewParams{
+		Model: "gpt-4o-mini",
+		Input: openai.EmbeddingNewParamsInputUnion{OfArrayOfStrings: []string{prompt, "plain"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.assertUpstreamClean(t)
+}
+
+func TestRefusals(t *testing.T) {
+	e := newEnv(t, standin.Options{})
+	ctx := context.Background()
+	msg := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")}
+
+	_, err := e.client("wrong-key").Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: msg})
+	assertStatus(t, err, 401)
+
+	_, err = e.client(testKey).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: msg})
+	assertStatus(t, err, 403)
+
+	secret := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("deploy with AKIAZ7QW3ERTY5UIOP2A please")}
+	_, err = e.client(testKey).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: secret})
+	apiErr := assertStatus(t, err, 400)
+	if apiErr != nil && (strings.Contains(apiErr.Message, "AKIA") || !strings.Contains(apiErr.Message, "AWS")) {
+		t.Errorf("refusal should name the type, not the value: %q", apiErr.Message)
+	}
+	if n := len(e.upstream.Requests()); n != 0 {
+		t.Errorf("upstream received %d requests for refused calls", n)
+	}
+}
+
+func assertStatus(t *testing.T, err error, want int) *openai.Error {
+	t.Helper()
+	var apiErr *openai.Error
+	if err == nil {
+		t.Fatalf("want HTTP %d, got success", want)
+	}
+	if !asError(err, &apiErr) || apiErr.StatusCode != want {
+		t.Fatalf("want HTTP %d, got %v", want, err)
+	}
+	return apiErr
+}
+
+func asError(err error, target **openai.Error) bool {
+	e, ok := err.(*openai.Error)
+	if ok {
+		*target = e
+	}
+	return ok
+}
+
+func TestModelsListsOnlyAllowed(t *testing.T) {
+	e := newEnv(t, standin.Options{})
+	page, err := e.client(testKey).Models.List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if strings.Join(ids, ",") != "claude-test,gpt-4o-mini" && strings.Join(ids, ",") != "gpt-4o-mini,claude-test" {
+		t.Fatalf("models = %v", ids)
+	}
+}
+
+func TestAnthropicMessages(t *testing.T) {
+	e := newEnv(t, standin.Options{DeltaBytes: 2, WriteBytes: 3})
+	for _, stream := range []bool{false, true} {
+		body, _ := json.Marshal(map[string]any{"model": "claude-test", "max_tokens": 100, "stream": stream,
+			"system": "You are terse.", "messages": []any{map[string]any{"role": "user", "content": []any{map[string]any{"type": "text", "text": prompt}}}}})
+		req, _ := http.NewRequest("POST", e.gw.URL+"/v1/messages", bytes.NewReader(body))
+		req.Header.Set("x-api-key", testKey)
+		req.Header.Set("anthropic-version", "2023-06-01")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, raw)
+		}
+		var text string
+		if !stream {
+			var m struct {
+				Content []struct{ Text string } `json:"content"`
+			}
+			json.Unmarshal(raw, &m)
+			text = m.Content[0].Text
+		} else {
+			for _, line := range strings.Split(string(raw), "\n") {
+				if !strings.HasPrefix(line, "data: ") {
+					continue
+				}
+				var ev struct {
+					Type  string
+					Delta struct{ Text string }
+				}
+				json.Unmarshal([]byte(line[6:]), &ev)
+				if ev.Type == "content_block_delta" {
+					text += ev.Delta.Text
+				}
+			}
+		}
+		if text != prompt {
+			t.Fatalf("stream=%v: text = %q", stream, text)
+		}
+	}
+	e.assertUpstreamClean(t)
+}

@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Upstream is one model endpoint.
+type Upstream struct {
+	// Name identifies the upstream in logs, metrics and audit records.
+	Name string
+	// URL is the API base, e.g. https://api.openai.com/v1 or
+	// http://10.0.0.5:8000/v1. Requests go to URL + "/chat/completions".
+	URL string
+	// Key is the credential the gateway injects. Never taken from callers.
+	Key string
+	// Zone says where the upstream runs (onprem, cloud, …). Policy can
+	// require zones for sensitive data.
+	Zone string
+	// Models this upstream serves; "*" serves any model.
+	Models []string
+	// Handler, when set, serves requests in-process instead of URL (the
+	// built-in echo upstream).
+	Handler http.Handler
+	// Check, when set, is asked before each request whether the upstream
+	// may serve the model (e.g. the model registry's approval).
+	Check func(ctx context.Context, model string) error
+
+	base      *url.URL
+	failures  atomic.Int32
+	downUntil atomic.Int64 // unix nanos; passive health: skip after failures
+}
+
+func (u *Upstream) init() error {
+	if u.Name == "" {
+		return errors.New("name is empty")
+	}
+	if u.Handler != nil {
+		return nil
+	}
+	b, err := url.Parse(u.URL)
+	if err != nil || (b.Scheme != "http" && b.Scheme != "https") || b.Host == "" {
+		return errors.New("url must be an http:// or https:// URL")
+	}
+	b.Path = strings.TrimRight(b.Path, "/")
+	u.base = b
+	return nil
+}
+
+func (u *Upstream) serves(model string) bool {
+	for _, m := range u.Models {
+		if m == "*" || m == model {
+			return true
+		}
+	}
+	return false
+}
+
+func (u *Upstream) healthy() bool { return time.Now().UnixNano() >= u.downUntil.Load() }
+
+func (u *Upstream) markFailure() {
+	if u.failures.Add(1) >= 3 {
+		u.downUntil.Store(time.Now().Add(10 * time.Second).UnixNano())
+		u.failures.Store(0)
+	}
+}
+
+func (u *Upstream) markSuccess() { u.failures.Store(0) }
+
+// candidates returns the upstreams that serve model in an allowed zone,
+// healthy ones first. Zones empty means any zone.
+func (s *Server) candidates(model string, zones []string) (list []*Upstream, reason string) {
+	var down []*Upstream
+	servesAny := false
+	for _, u := range s.cfg.Upstreams {
+		if !u.serves(model) {
+			continue
+		}
+		servesAny = true
+		if len(zones) > 0 && !contains(zones, u.Zone) {
+			continue
+		}
+		if u.healthy() {
+			list = append(list, u)
+		} else {
+			down = append(down, u)
+		}
+	}
+	list = append(list, down...)
+	switch {
+	case !servesAny:
+		return nil, fmt.Sprintf("no upstream serves model %q", model)
+	case len(list) == 0:
+		return nil, fmt.Sprintf("no upstream for model %q in an allowed zone (%s); refusing to fall back to another zone", model, strings.Join(zones, ", "))
+	}
+	return list, ""
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// hopHeaders are connection-level headers never forwarded (RFC 9110 §7.6.1).
+var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
+
+// forwardHeaders are the caller headers an upstream may need. Credentials
+// (Authorization, x-api-key, cookies) are never forwarded.
+var forwardHeaders = []string{"Anthropic-Version", "Anthropic-Beta", "Openai-Beta", "Accept", "Openai-Organization", "Openai-Project"}
+
+// send calls one upstream. The returned response's body is open; the
+// caller closes it.
+func (s *Server) send(ctx context.Context, u *Upstream, in *http.Request, path string, body []byte, kind apiKind) (*http.Response, error) {
+	var target string
+	if u.Handler != nil {
+		target = "http://in-process" + "/v1" + path
+	} else {
+		target = u.base.String() + path
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range forwardHeaders {
+		if v := in.Header.Get(h); v != "" {
+			req.Header.Set(h, v)
+		}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "warden-gateway")
+	if u.Key != "" {
+		if kind == apiMessages {
+			req.Header.Set("X-Api-Key", u.Key)
+			if req.Header.Get("Anthropic-Version") == "" {
+				req.Header.Set("Anthropic-Version", "2023-06-01")
+			}
+		} else {
+			req.Header.Set("Authorization", "Bearer "+u.Key)
+		}
+	}
+	if u.Handler != nil {
+		return serveInProcess(u.Handler, req), nil
+	}
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hopHeaders {
+		resp.Header.Del(h)
+	}
+	return resp, nil
+}
+
+// serveInProcess runs an http.Handler and exposes its output as a
+// streaming response, so the built-in echo upstream behaves like a remote
+// one (including SSE arriving in pieces).
+func serveInProcess(h http.Handler, req *http.Request) *http.Response {
+	pr, pw := io.Pipe()
+	rw := &pipeResponse{header: http.Header{}, pw: pw, ready: make(chan struct{})}
+	go func() {
+		defer func() {
+			rw.writeHeaderOnce(http.StatusOK)
+			pw.Close()
+		}()
+		h.ServeHTTP(rw, req)
+	}()
+	<-rw.ready
+	return &http.Response{StatusCode: rw.status, Header: rw.header, Body: pr, Request: req}
+}
+
+type pipeResponse struct {
+	header http.Header
+	pw     *io.PipeWriter
+	status int
+	ready  chan struct{}
+	once   bool
+}
+
+func (p *pipeResponse) Header() http.Header  { return p.header }
+func (p *pipeResponse) WriteHeader(code int) { p.writeHeaderOnce(code) }
+func (p *pipeResponse) writeHeaderOnce(code int) {
+	if p.once {
+		return
+	}
+	p.once = true
+	p.status = code
+	p.header = p.header.Clone()
+	close(p.ready)
+}
+func (p *pipeResponse) Write(b []byte) (int, error) {
+	p.writeHeaderOnce(http.StatusOK)
+	return p.pw.Write(b)
+}
+func (p *pipeResponse) Flush() {}
