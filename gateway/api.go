@@ -65,7 +65,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 	ev.Status = status
 	total := time.Since(t0)
 	ev.Overhead = total - x.upstream
-	ev.UpstreamMS = x.upstream
+	ev.UpstreamTime = x.upstream
 	label := "other" // only models that reached an upstream label metrics
 	if ev.Upstream != "" {
 		label = ev.Model

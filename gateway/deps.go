@@ -135,7 +135,7 @@ type Event struct {
 	Restored   int
 	Leaks      int
 	Overhead   time.Duration // gateway time excluding the upstream
-	UpstreamMS time.Duration
+	UpstreamTime time.Duration
 	// RequestBody and ResponseBody are the bodies as sent upstream and
 	// as returned to the caller; the auditor commits to them (keyed
 	// hashes) and must not store them.

@@ -13,10 +13,6 @@ type segmentFunc func(ctx context.Context, before, seg string) (string, error)
 
 // Hold-back bounds of a streamGuard.
 const (
-	// holdWords is how many trailing words stay pending, so that a
-	// finding spanning words ("Mr. Darrel Waters", "355 36 7362") is seen
-	// whole before any of it is sent.
-	holdWords = 3
 	// maxHold is the most text a guard holds; past it, text is released
 	// at the last space (or rune boundary) even if a finding could still
 	// grow. Tokens are shorter than this.
@@ -116,6 +112,9 @@ func safeCut(p string, max int) int {
 			break
 		}
 		if !first && !mayContinue(p[start:end]) {
+			for end < len(p) && isSpaceByte(p[end]) {
+				end++ // the spaces after a settled word flow too
+			}
 			i = end
 			break
 		}
