@@ -73,6 +73,9 @@ type Config struct {
 	Deny []DenyRule `yaml:"deny"`
 	// Custom adds recognizers defined in configuration.
 	Custom []CustomRecognizer `yaml:"custom"`
+	// JSON tunes JSON mode (limits, field rules, schema, allowlist); see
+	// JSONConfig. Compile it with CompileJSON.
+	JSON JSONConfig `yaml:"json"`
 	// Explain records the context words that raised each score.
 	Explain bool `yaml:"-"`
 }

@@ -1,0 +1,286 @@
+package detect
+
+import "github.com/wardenhq/warden/detect/internal/lexicon"
+
+// nameCues found in the words before a name.
+type nameCues struct {
+	strong, weak, det, placePrep, greeting bool
+}
+
+// cueBefore reads up to three words before i, stopping at a sentence end
+// or a blank line.
+func (p *personRecognizer) cueBefore(text string, i int) nameCues {
+	var c nameCues
+	j := i
+	for d := 1; d <= 3; d++ {
+		k := j
+		nl := 0
+	skip:
+		for k > 0 && i-k < 64 {
+			switch ch := text[k-1]; ch {
+			case '\n':
+				nl++
+				if nl > 1 {
+					return c
+				}
+				k--
+			case ' ', '\t', '\r', '"', '\'', ':', '=', ',', '(', '[', '{', '-', '*', '#', '>', '|', '_', '<':
+				k--
+			default:
+				break skip
+			}
+		}
+		st := letterRunBack(text, k)
+		if st == k {
+			return c
+		}
+		var buf [lexicon.MaxWord]byte
+		w, ok := lexicon.Fold(buf[:0], text[st:k])
+		if !ok {
+			return c
+		}
+		cls := p.lex.LookupFolded(w)
+		if cls&lexicon.Cue != 0 {
+			c.strong = true
+		}
+		if d == 1 {
+			if cls&lexicon.CueWeak != 0 {
+				c.weak = true
+			}
+			switch string(w) {
+			case "the", "a", "an", "our", "your", "their", "this", "that", "its":
+				c.det = true
+			case "in", "at", "near", "across", "around", "visit", "visiting", "outside", "inside":
+				c.placePrep = true
+			case "dear", "hi", "hello", "hey", "thanks", "thank", "cheers", "hiya", "morning", "afternoon", "evening", "bye", "goodbye":
+				c.greeting = true
+			}
+		}
+		j = st
+		if nl > 0 && d == 1 {
+			// A word on the line before counts only for sign-offs.
+			if cls&lexicon.Cue == 0 {
+				c = nameCues{}
+			}
+			return c
+		}
+	}
+	return c
+}
+
+// Key context values from nameKeyBefore.
+const (
+	nkeyOther  = -1
+	nkeyNone   = 0
+	nkeyPerson = 1
+	nkeyPart   = 2 // first_name, last_name, surname: a single word is enough
+)
+
+// nameKeyBefore looks for a field name just before a value at i: `"name":
+// "…"`, `Name: …`, `full_name=…`, `customerName: …`.
+func nameKeyBefore(lex *lexicon.Table, text string, i int) int {
+	j := i
+	if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
+		j--
+	}
+	for k := 0; k < 4 && j > 0 && (text[j-1] == ' ' || text[j-1] == '\t'); k++ {
+		j--
+	}
+	if j == 0 || (text[j-1] != ':' && text[j-1] != '=') {
+		return nkeyNone
+	}
+	j--
+	for k := 0; k < 2 && j > 0 && text[j-1] == ' '; k++ {
+		j--
+	}
+	if j > 0 && (text[j-1] == '"' || text[j-1] == '\'') {
+		j--
+	}
+	e := j
+	for j > 0 && e-j < 48 && (isAlnum(text[j-1]) || text[j-1] == '_' || text[j-1] == '-') {
+		j--
+	}
+	if j == e {
+		return nkeyNone
+	}
+	return classifyNameKey(lex, text[j:e])
+}
+
+// classifyNameKey decides whether a field name holds a person's name.
+func classifyNameKey(lex *lexicon.Table, key string) int {
+	var buf [48]byte
+	n := 0
+	seg := 0 // start of the last segment in buf
+	for i := 0; i < len(key) && n < len(buf); i++ {
+		c := key[i]
+		switch {
+		case isUpper(c) || isLower(c):
+			buf[n] = lower[c]
+			n++
+		case c == '_' || c == '-':
+			seg = n
+		}
+	}
+	k := buf[:n]
+	cls := lex.LookupFolded(k)
+	if cls&lexicon.KeyPerson != 0 {
+		switch string(k) {
+		case "firstname", "lastname", "surname", "givenname", "familyname", "middlename", "maidenname", "nickname":
+			return nkeyPart
+		}
+		return nkeyPerson
+	}
+	if len(k) >= 4 && string(k[len(k)-4:]) == "name" {
+		pre := k[:len(k)-4]
+		if len(pre) == 0 {
+			return nkeyPerson
+		}
+		if lex.LookupFolded(pre)&lexicon.KeyOther != 0 {
+			return nkeyOther
+		}
+		return nkeyPerson
+	}
+	last := k[seg:]
+	lc := lex.LookupFolded(last)
+	switch {
+	case lc&lexicon.KeyPerson != 0:
+		return nkeyPerson
+	case lc&lexicon.KeyOther != 0 || cls&lexicon.KeyOther != 0:
+		return nkeyOther
+	}
+	return nkeyNone
+}
+
+// namePost describes what follows a name.
+type namePost struct {
+	email bool // " <a@b.c>" or " (a@b.c)"
+	verb  bool // says, wrote, called ...
+	punct bool // ',', '!', ':', end of line or text
+}
+
+func (p *personRecognizer) after(text string, end, words int) namePost {
+	var pc namePost
+	if end >= len(text) {
+		pc.punct = true
+		return pc
+	}
+	switch text[end] {
+	case ',', '!', ':', '\n', '\r', ';', '?', '.':
+		pc.punct = true
+	}
+	j := end
+	for k := 0; k < 2 && j < len(text) && text[j] == ' '; k++ {
+		j++
+	}
+	if j >= len(text) {
+		return pc
+	}
+	if text[j] == '<' || text[j] == '(' {
+		closer := byte('>')
+		if text[j] == '(' {
+			closer = ')'
+		}
+		for k := j + 1; k < len(text) && k < j+80; k++ {
+			c := text[k]
+			if c == '@' {
+				pc.email = true
+				break
+			}
+			if c == closer || c == ' ' || c == '\n' {
+				break
+			}
+		}
+		return pc
+	}
+	if j == end || words < 2 || !isLower(text[j]) {
+		return pc
+	}
+	t, ok := scanNameTok(p.lex, text, j)
+	if ok && t.shape == tokLower && t.cls&lexicon.PostCue != 0 {
+		pc.verb = true
+	}
+	return pc
+}
+
+// commaName reports "Last, First" (records) and "First,Last" (CSV) after a
+// single name word t whose span ends at end.
+func (p *personRecognizer) commaName(s *Scan, t nameTok, end int, c nameCues, key int) {
+	text := s.text
+	if end >= len(text) || text[end] != ',' {
+		return
+	}
+	j := end + 1
+	space := j < len(text) && text[j] == ' '
+	if space {
+		j++
+	}
+	u, ok := scanNameTok(p.lex, text, j)
+	if !ok || (u.shape != tokCap && u.shape != tokUpper) {
+		return
+	}
+	if (u.shape == tokUpper) != (t.shape == tokUpper) {
+		return
+	}
+	a, b := nameEvidence(t.cls), nameEvidence(u.cls)
+	if space && a >= evFirstWeak && t.cls&lexicon.Surname != 0 {
+		a = nameEvidence(t.cls &^ lexicon.First) // Johnson, Emily
+	}
+	if a == evUnknown && morph(text, &t) == lexicon.Surname {
+		a = evLast
+	}
+	stop := u.end
+	// Optional middle initial: "Reichert, Cary M."
+	if stop+2 < len(text) && text[stop] == ' ' {
+		if m, ok := scanNameTok(p.lex, text, stop+1); ok && m.shape == tokInitial {
+			stop = m.spanEnd()
+		}
+	}
+	if stop < len(text) && isAlnum(text[stop]) {
+		return
+	}
+	initial := stop != u.end
+	var score float64
+	switch {
+	case space && (b == evFirst || b == evFirstWeak) && a != evWord && a != evFirst:
+		// Last, First
+		switch a {
+		case evLast:
+			score = 0.55
+		default:
+			score = 0.35
+		}
+		if b == evFirstWeak {
+			score -= 0.1
+		}
+	case space && a != evWord && a != evFirst && b != evWord:
+		score = 0.2 // two unknown words: needs a key or cue
+	case !space && a == evFirst && (b == evLast || b == evUnknown || b == evLastWeak):
+		score = 0.6 // CSV First,Last
+	case !space && (a == evLast || a == evUnknown) && b == evFirst:
+		score = 0.5 // CSV Last,First
+	default:
+		return
+	}
+	if initial {
+		score += 0.15
+	}
+	if post := p.after(text, stop, 2); post.email {
+		score += personPostEmail
+	} else if post.verb {
+		score += personPostVerb
+	}
+	if c.strong {
+		score += personCueStrong
+	} else if c.weak {
+		score += personCueWeak
+	}
+	if key > 0 {
+		score += personKey
+	}
+	if score > 1 {
+		score = 1
+	}
+	if score >= personMinReported {
+		s.Add(Finding{Type: "PERSON", Category: PII, Start: t.start, End: stop, Score: score, Recognizer: "person"})
+	}
+}
