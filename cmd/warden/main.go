@@ -43,6 +43,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
 		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
+		"model":   {"scan, sign and verify model artifacts", runModel},
 		"version": {"print the version", runVersion},
 	}
 }
