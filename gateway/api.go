@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -51,6 +52,7 @@ type exchange struct {
 	leaks    int
 	restored int
 	upstream time.Duration
+	estimate int         // tokens charged to the rate limits before the call
 	deadline *time.Timer // cancels the upstream call when it takes too long
 	cancel   func()
 }
@@ -119,46 +121,34 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	ev.Stream = stream
 
 	estimate := len(body)/4 + 1
-	if s.deps.Limiter != nil {
-		ok, retry, err := s.deps.Limiter.Take(ctx, p.Name, model, estimate)
-		if err != nil {
-			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "rate_limiter_unavailable", "rate limiter unavailable; refusing to serve unlimited")
-		}
-		if !ok {
-			secs := int(retry.Seconds() + 0.999)
-			if secs < 1 {
-				secs = 1
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(secs))
-			m := s.deps.Metrics
-			m.rateLimited.WithLabelValues("other").Inc()
-			return s.fail(w, kind, http.StatusTooManyRequests, "rate_limit_error", "rate_limited",
-				fmt.Sprintf("rate limit reached for principal %q on model %q; retry after %ds", p.Name, model, secs))
-		}
+	x.estimate = estimate
+	if status, limited := s.limit(ctx, w, kind, p.Name, model, estimate); limited {
+		return status
 	}
 
 	// Detect in every string a prompt can hide in.
 	slots := collectSlots(obj)
-	cats := map[string]int{}
+	in := policy.Input{Principal: p.Name, Roles: p.Roles, Tenant: p.Tenant, Model: model, Endpoint: kind.endpoint()}
 	for i := range slots {
 		sl := &slots[i]
 		sl.findings = s.deps.Detector.Scan(sl.value)
 		for _, f := range sl.findings {
-			ev.Findings[f.Type]++
-			cats[string(f.Category)]++
+			in.Add(f.Type, string(f.Category), 1)
 			s.deps.Metrics.findings.WithLabelValues(f.Type).Inc()
 		}
 	}
-	dec, err := s.deps.Policy.Decide(PolicyInput{Principal: p.Name, Roles: p.Roles, Tenant: p.Tenant, Model: model,
-		Endpoint: kind.endpoint(), Findings: ev.Findings, Categories: cats})
+	for t, n := range in.Findings {
+		ev.Findings[t] = n
+	}
+	dec, err := s.deps.Policy.Decide(in)
 	ev.Policy = s.deps.Policy.Version()
 	ev.Rules = dec.Rules
 	if err != nil {
-		ev.Decision = Deny
+		ev.Decision = policy.Deny
 		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
 	}
 	ev.Decision = dec.Action
-	if dec.Action == Deny {
+	if dec.Action == policy.Deny {
 		ev.Reasons = []string{dec.Reason}
 		s.deps.Metrics.blocked.WithLabelValues("other").Inc()
 		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "policy_denied", dec.Reason)
@@ -182,7 +172,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		}
 		apply := sl.findings[:0:0]
 		for _, f := range sl.findings {
-			op := operatorFor(dec.Operators, f)
+			op := dec.Operator(f.Type, string(f.Category))
 			if op == "" || op == "allow" {
 				x.sent[sl.value[f.Start:f.End]] = true
 				continue
@@ -267,15 +257,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		return s.relayStream(w, r, x, resp)
 	}
 	return s.relayJSON(w, r, x, resp)
-}
-
-// operatorFor returns the policy's operator for a finding: by type, then
-// by category. "" means the finding goes upstream as it is.
-func operatorFor(ops map[string]string, f detect.Finding) string {
-	if op, ok := ops[f.Type]; ok {
-		return op
-	}
-	return ops[string(f.Category)]
 }
 
 // relayJSON reads a whole upstream JSON response, guards and restores its
@@ -438,10 +419,7 @@ func (s *Server) adjustUsage(ctx context.Context, x *exchange, doc any) {
 	if total == 0 {
 		return
 	}
-	estimate := len(x.ev.RequestBody)/4 + 1
-	if err := s.deps.Limiter.Adjust(ctx, x.p.Name, x.ev.Model, total-estimate); err != nil {
-		s.log.Warn("rate limit adjust failed", "request_id", x.ev.RequestID, "error", err.Error())
-	}
+	s.adjustLimits(ctx, x.p.Name, x.ev.Model, total-x.estimate)
 }
 
 func intOf(v any) int {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/policy"
+	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -53,48 +55,9 @@ type Detector interface {
 	Scan(text string) []detect.Finding
 }
 
-// PolicyInput is what policy decides on.
-type PolicyInput struct {
-	Principal  string
-	Roles      []string
-	Tenant     string
-	Model      string
-	Endpoint   string
-	Zone       string
-	Findings   map[string]int
-	Categories map[string]int
-}
-
-// Action is a policy outcome.
-type Action string
-
-// Policy actions.
-const (
-	Allow      Action = "allow"
-	Deny       Action = "deny"
-	Deidentify Action = "deidentify"
-)
-
-// Decision is policy's verdict on a request.
-type Decision struct {
-	Action Action
-	// Reason explains a deny; it names finding types and rules, never
-	// values.
-	Reason string
-	// Operators maps a finding type or category to an operator name
-	// (redact, placeholder, mask, hash, tokenize, synthetic, allow).
-	Operators map[string]string
-	// Zones the upstream must be in; empty means any.
-	Zones []string
-	// Restore puts originals back in responses for the caller's tenant.
-	Restore bool
-	// Rules that matched, for logs and audit.
-	Rules []string
-}
-
-// Policy decides what happens to a request.
+// Policy decides what happens to a request (package policy's Engine).
 type Policy interface {
-	Decide(in PolicyInput) (Decision, error)
+	Decide(in policy.Input) (policy.Decision, error)
 	// Version identifies the active policy (a hash), for audit records.
 	Version() string
 }
@@ -105,36 +68,36 @@ type Tokens interface {
 	Revealer(tenant string) transform.Revealer
 }
 
-// Limiter enforces requests/min and tokens/min. Take admits a request of
-// an estimated size; Adjust corrects the estimate with the upstream's
-// reported usage.
+// Limiter enforces requests/min and tokens/min (package ratelimit's
+// Memory or Redis). Take admits a request of an estimated size; Adjust
+// corrects the estimate with the upstream's reported usage.
 type Limiter interface {
-	Take(ctx context.Context, principal, model string, tokens int) (ok bool, retryAfter time.Duration, err error)
-	Adjust(ctx context.Context, principal, model string, delta int) error
+	Take(ctx context.Context, key string, lim ratelimit.Limit, tokens int) (ratelimit.Result, error)
+	Adjust(ctx context.Context, key string, lim ratelimit.Limit, deltaTokens int) error
 }
 
 // Event is the audit record of one gateway request. It carries no
 // content: counts, names, decisions and timings only.
 type Event struct {
-	Time       time.Time
-	RequestID  string
-	Principal  string
-	Tenant     string
-	Endpoint   string
-	Model      string
-	Upstream   string
-	Zone       string
-	Decision   Action
-	Reasons    []string
-	Rules      []string
-	Policy     string         // policy version
-	Findings   map[string]int // by type
-	Operators  map[string]int // operator -> count
-	Status     int
-	Stream     bool
-	Restored   int
-	Leaks      int
-	Overhead   time.Duration // gateway time excluding the upstream
+	Time         time.Time
+	RequestID    string
+	Principal    string
+	Tenant       string
+	Endpoint     string
+	Model        string
+	Upstream     string
+	Zone         string
+	Decision     policy.Action
+	Reasons      []string
+	Rules        []string
+	Policy       string         // policy version
+	Findings     map[string]int // by type
+	Operators    map[string]int // operator -> count
+	Status       int
+	Stream       bool
+	Restored     int
+	Leaks        int
+	Overhead     time.Duration // gateway time excluding the upstream
 	UpstreamTime time.Duration
 	// RequestBody and ResponseBody are the bodies as sent upstream and
 	// as returned to the caller; the auditor commits to them (keyed

@@ -17,6 +17,7 @@ import (
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/standin"
+	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -32,23 +33,6 @@ const (
 	canaryCard  = "4111 1111 1111 1111"
 	prompt      = "Email " + canaryEmail + " about SSN " + canarySSN + " and card " + canaryCard + " please."
 )
-
-// fixturePolicy is the default policy: tokenize PII, FINANCIAL
-// and HEALTH; refuse SECRET naming the type; restore for the caller.
-type fixturePolicy struct{}
-
-func (fixturePolicy) Version() string { return "test" }
-func (fixturePolicy) Decide(in gateway.PolicyInput) (gateway.Decision, error) {
-	if in.Categories["SECRET"] > 0 {
-		var types []string
-		for t := range in.Findings {
-			types = append(types, t)
-		}
-		return gateway.Decision{Action: gateway.Deny, Reason: "request contains a credential (" + strings.Join(types, ",") + ")"}, nil
-	}
-	return gateway.Decision{Action: gateway.Deidentify, Restore: true,
-		Operators: map[string]string{"PII": "tokenize", "FINANCIAL": "tokenize", "HEALTH": "tokenize"}}, nil
-}
 
 type env struct {
 	gw       *httptest.Server
@@ -69,6 +53,10 @@ func newEnv(t *testing.T, opt standin.Options) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	pol, err := policy.New(policy.Config{}) // the default policy
+	if err != nil {
+		t.Fatal(err)
+	}
 	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
 		if r.Header.Get("Authorization") != "Bearer "+testKey && r.Header.Get("X-Api-Key") != testKey {
 			return nil, gateway.ErrUnauthenticated
@@ -78,7 +66,7 @@ func newEnv(t *testing.T, opt standin.Options) *env {
 	gw, err := gateway.New(gateway.Config{
 		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upSrv.URL + "/v1", Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "gpt-4o", "claude-test"}}},
 		Key:       key,
-	}, gateway.Deps{Auth: auth, Detector: eng, Policy: fixturePolicy{}})
+	}, gateway.Deps{Auth: auth, Detector: eng, Policy: pol})
 	if err != nil {
 		t.Fatal(err)
 	}

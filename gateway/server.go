@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -58,6 +59,14 @@ type Config struct {
 	// Key keys the hash and synthetic operators (and stateless tokens when
 	// Tokens is nil).
 	Key transform.Key
+	// DefaultPrincipalLimit applies to every principal not listed in
+	// PrincipalLimits. Zero: unlimited.
+	DefaultPrincipalLimit ratelimit.Limit
+	// PrincipalLimits are requests/min and tokens/min per principal.
+	PrincipalLimits map[string]ratelimit.Limit
+	// ModelLimits are requests/min and tokens/min per model, shared by
+	// every caller.
+	ModelLimits map[string]ratelimit.Limit
 	// AuditFailOpen serves requests even when the audit log cannot record
 	// them. Default false: fail closed with 503.
 	AuditFailOpen bool

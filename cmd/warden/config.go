@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/policy"
 )
 
 // Config is Warden's one configuration file. Every field's zero value is
@@ -21,10 +22,12 @@ import (
 // environment expansion.
 type Config struct {
 	// DataDir holds the embedded database and the local keyring.
-	// Default ./warden-data.
+	// Default $WARDEN_DATA_DIR, else ./warden-data.
 	DataDir string `yaml:"data_dir"`
-	// Store is empty for SQLite under DataDir, "sqlite:PATH" for another
-	// SQLite file, or a postgres:// URL for several gateway replicas.
+	// Store is empty for SQLite at <data_dir>/warden.db, "sqlite:PATH"
+	// for another SQLite file, or a postgres:// URL (search_path=SCHEMA
+	// allowed) for several gateway replicas sharing one vault. Migrations
+	// are applied at start.
 	Store string `yaml:"store"`
 	// Keys chooses where key-encryption keys come from.
 	Keys KeysConfig `yaml:"keys"`
@@ -34,6 +37,8 @@ type Config struct {
 	Detect detect.Config `yaml:"detect"`
 	// Transform chooses the de-identification operator per type.
 	Transform TransformConfig `yaml:"transform"`
+	// Policy decides what happens to each request (CEL rules).
+	Policy policy.Config `yaml:"policy"`
 	// Server configures `warden serve`.
 	Server ServerConfig `yaml:"server"`
 	// Upstreams are the models the gateway may call.
@@ -44,30 +49,40 @@ type Config struct {
 
 // KeysConfig chooses the key-encryption-key provider.
 type KeysConfig struct {
-	// Keyring is the local keyring file. Default <data_dir>/keyring.json.
+	// Keyring is the keyring file: the versioned key-encryption keys
+	// (KEKs), each sealed by the root below. Default
+	// <data_dir>/keyring.json. Replicas sharing a PostgreSQL store share
+	// this file too (it holds no key in the clear).
 	Keyring string `yaml:"keyring"`
-	// PassphraseEnv names an environment variable holding the keyring
-	// passphrase. When empty and KeyFile is empty, a random key file is
-	// generated in the data directory.
+	// PassphraseEnv names an environment variable holding the passphrase
+	// that protects the keyring (through Argon2id, t=3, 64 MiB, p=4).
 	PassphraseEnv string `yaml:"passphrase_env"`
-	// KeyFile is a file (mode 0600) holding a 32-byte key-encryption key.
-	// Default <data_dir>/master.key when no passphrase is configured.
+	// KeyFile is a file (mode 0600 or 0400, checked) holding the 32-byte
+	// key that protects the keyring, raw, hex or base64. When KMS,
+	// PassphraseEnv and KeyFile are all empty, <data_dir>/master.key is
+	// used, and generated (once, said on stderr) with a new keyring.
 	KeyFile string `yaml:"key_file"`
-	// KMS is a gocloud.dev/secrets URL (awskms://, gcpkms://,
-	// azurekeyvault://, hashivault://, base64key://). When set it wraps
-	// data keys instead of the local keyring.
+	// KMS is a gocloud.dev/secrets URL whose key protects the keyring
+	// instead: awskms://, gcpkms://, azurekeyvault://, hashivault://
+	// (credentials from each provider's usual environment) or
+	// base64key:// (a local key, for tests). Takes precedence over
+	// PassphraseEnv and KeyFile. The KMS only ever sees KEKs.
 	KMS string `yaml:"kms"`
-	// CacheTTL bounds how long unwrapped data keys stay in memory.
-	// Default 5m.
+	// CacheTTL bounds how long unwrapped data keys and restored values
+	// stay in memory; erasures done by another process take effect here
+	// within it. Default 5m.
 	CacheTTL Duration `yaml:"cache_ttl"`
 }
 
 // VaultConfig tunes the token vault.
 type VaultConfig struct {
-	// TTL is an optional retention per finding type ("720h"); tokens
-	// older than that are no longer restorable.
+	// TTL is an optional retention per finding type (EMAIL_ADDRESS:
+	// 720h): a value is no longer restorable that long after it was last
+	// tokenized; `warden vault purge` deletes such rows. Default: kept
+	// until forgotten or shredded.
 	TTL map[string]Duration `yaml:"ttl"`
-	// CacheSize bounds the in-memory restore cache (entries). Default 100000.
+	// CacheSize bounds the in-memory restore cache and the value→token
+	// cache (entries each). Default 100000.
 	CacheSize int `yaml:"cache_size"`
 }
 
@@ -87,16 +102,80 @@ type TransformConfig struct {
 
 // ServerConfig configures the gateway.
 type ServerConfig struct {
-	// Listen address. Default 127.0.0.1:8080.
+	// Listen address. Default $WARDEN_LISTEN, else 127.0.0.1:8080.
 	Listen string `yaml:"listen"`
+	// TLS serves HTTPS; with client_ca it also verifies client
+	// certificates (mTLS).
+	TLS TLSConfig `yaml:"tls"`
+	// MaxBodyBytes bounds a request body. Default 8 MiB.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxJSONDepth bounds request JSON nesting. Default 64.
+	MaxJSONDepth int `yaml:"max_json_depth"`
+	// UpstreamTimeout bounds an upstream call up to its first byte of a
+	// stream (or its whole JSON answer). Default 120s.
+	UpstreamTimeout Duration `yaml:"upstream_timeout"`
+	// StreamIdleTimeout ends a stream that sends nothing for this long.
+	// Default 120s.
+	StreamIdleTimeout Duration `yaml:"stream_idle_timeout"`
+	// MaxStreams bounds concurrent streamed responses. Default 1024.
+	MaxStreams int `yaml:"max_streams"`
+	// ShutdownTimeout is how long a stopping gateway waits for requests
+	// and streams in flight. Default 30s.
+	ShutdownTimeout Duration `yaml:"shutdown_timeout"`
+	// Aliases maps model names callers use to upstream model names.
+	Aliases map[string]string `yaml:"aliases"`
+	// LeakOperator rewrites sensitive values in model output that were
+	// not in the request. Default mask.
+	LeakOperator string `yaml:"leak_operator"`
+	// AuditFailOpen answers even when the audit log cannot record a
+	// request. Default false: such requests fail with 503.
+	AuditFailOpen bool `yaml:"audit_fail_open"`
+	// Limits are requests/min and tokens/min budgets.
+	Limits LimitsConfig `yaml:"limits"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+}
+
+// TLSConfig enables HTTPS and mTLS.
+type TLSConfig struct {
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCA is a PEM bundle; when set, client certificates signed by
+	// it are verified and map to principals (auth.mtls).
+	ClientCA string `yaml:"client_ca"`
+}
+
+// LimitsConfig holds rate limits. Without redis they are per process.
+type LimitsConfig struct {
+	// Redis is a redis:// URL; replicas sharing it share the limits.
+	Redis string `yaml:"redis"`
+	// Default applies to every principal without its own entry.
+	Default Limit `yaml:"default"`
+	// Principals maps a principal name to its limit.
+	Principals map[string]Limit `yaml:"principals"`
+	// Models maps a model to a limit shared by all its callers.
+	Models map[string]Limit `yaml:"models"`
+}
+
+// Limit is a budget per minute; 0 means unlimited.
+type Limit struct {
+	RequestsPerMinute int `yaml:"requests_per_minute"`
+	TokensPerMinute   int `yaml:"tokens_per_minute"`
 }
 
 // UpstreamConfig is one model provider endpoint.
 type UpstreamConfig struct {
-	Name   string   `yaml:"name"`
-	URL    string   `yaml:"url"`
-	KeyEnv string   `yaml:"key_env"`
-	Zone   string   `yaml:"zone"`
+	// Name identifies the upstream in logs and audit records.
+	Name string `yaml:"name"`
+	// URL is the API base (https://api.openai.com/v1). Empty: the
+	// built-in echo upstream, which answers with what it received.
+	URL string `yaml:"url"`
+	// KeyEnv names the environment variable holding the upstream's API
+	// key; the gateway injects it, callers never see it.
+	KeyEnv string `yaml:"key_env"`
+	// Zone says where the upstream runs (onprem, cloud, …). Default cloud.
+	Zone string `yaml:"zone"`
+	// Models it serves; default ["*"] (any).
 	Models []string `yaml:"models"`
 }
 
@@ -146,11 +225,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("config %s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	}
-	cfg.applyDefaults()
+	cfg.applyDefaults(getenv)
 	return cfg, cfg.validate()
 }
 
-func (c *Config) applyDefaults() {
+func (c *Config) applyDefaults(getenv func(string) string) {
+	if c.DataDir == "" {
+		c.DataDir = getenv("WARDEN_DATA_DIR")
+	}
 	if c.DataDir == "" {
 		c.DataDir = "warden-data"
 	}
@@ -168,6 +250,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Transform.MaskKeep == 0 {
 		c.Transform.MaskKeep = 4
+	}
+	if c.Server.Listen == "" {
+		c.Server.Listen = getenv("WARDEN_LISTEN")
 	}
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8080"
@@ -192,9 +277,17 @@ func (c *Config) validate() error {
 		if u.Name == "" {
 			return fmt.Errorf("%s: upstreams[%d].name: empty", where, i)
 		}
-		if u.URL == "" {
-			return fmt.Errorf("%s: upstreams[%d].url: empty (upstream %s)", where, i, u.Name)
+		if u.URL != "" && !strings.HasPrefix(u.URL, "http://") && !strings.HasPrefix(u.URL, "https://") {
+			return fmt.Errorf("%s: upstreams[%d].url: want an http:// or https:// URL (upstream %s)", where, i, u.Name)
 		}
+	}
+	switch c.Server.LogLevel {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("%s: server.log_level: %q is not one of debug, info, warn, error", where, c.Server.LogLevel)
+	}
+	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
+		return fmt.Errorf("%s: server.tls: cert_file and key_file go together", where)
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 	"sync"
 	"unicode/utf8"
@@ -75,6 +74,11 @@ func runDetect(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "warden detect:", err)
 		return exitUsage
 	}
+	jsonO, err := detect.CompileJSON(cfg.Detect.JSON)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden detect:", err)
+		return exitUsage
+	}
 	files := fs.Args()
 	if len(files) == 0 {
 		files = []string{"-"}
@@ -96,7 +100,7 @@ func runDetect(ctx context.Context, c *cli, args []string) int {
 		var n int
 		switch {
 		case o.json:
-			n, err = detectJSONDoc(eng, r, out, name, &o)
+			n, err = detectJSONDoc(eng, jsonO, r, out, name, &o)
 		default:
 			n, err = detectLines(ctx, eng, r, out, name, &o)
 		}
@@ -124,138 +128,24 @@ func displayName(name string) string {
 	return name
 }
 
-// lineBatch is a slice of consecutive input lines scanned together.
-type lineBatch struct {
-	first int // line number of lines[0], 1-based
-	lines [][]byte
-	out   []byte
-	n     int // findings
-	done  chan struct{}
-}
-
-// detectLines scans line by line. Batches of about a megabyte are
-// scanned in parallel on every core and written in input order, so
-// memory stays bounded by (cores+2) batches plus the longest line.
+// detectLines scans line by line; see processLines.
 func detectLines(ctx context.Context, eng *detect.Engine, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
-	const batchBytes = 1 << 20
-	workers := runtime.GOMAXPROCS(0)
-	queue := make(chan *lineBatch, workers)
-	work := make(chan *lineBatch, workers)
-	var wg sync.WaitGroup
-	for i := 0; i < workers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for b := range work {
-				b.out, b.n = formatBatch(eng, b, name, o)
-				close(b.done)
-			}
-		}()
-	}
-	var (
-		total   int
-		werr    error
-		writerW sync.WaitGroup
-	)
-	writerW.Add(1)
-	go func() {
-		defer writerW.Done()
-		for b := range queue {
-			<-b.done
-			total += b.n
-			if werr == nil {
-				_, werr = w.Write(b.out)
-			}
-		}
-	}()
-	br := bufio.NewReaderSize(r, 1<<20)
-	lineNo := 1
-	var rerr error
-	cur := &lineBatch{first: lineNo, done: make(chan struct{})}
-	size := 0
-	flush := func() {
-		queue <- cur
-		work <- cur
-		cur = &lineBatch{first: lineNo, done: make(chan struct{})}
-		size = 0
-	}
-	for {
-		if ctx.Err() != nil {
-			rerr = ctx.Err()
-			break
-		}
-		line, err := readLine(br, o.maxLine)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			rerr = fmt.Errorf("line %d: %w", lineNo, err)
-			break
-		}
-		cur.lines = append(cur.lines, line)
-		size += len(line)
-		lineNo++
-		if size >= batchBytes {
-			flush()
-		}
-	}
-	if len(cur.lines) > 0 {
-		flush()
-	}
-	close(work)
-	close(queue)
-	wg.Wait()
-	writerW.Wait()
-	if rerr != nil {
-		return total, rerr
-	}
-	return total, werr
+	var mu sync.Mutex
+	total := 0
+	err := processLines(ctx, r, w, o.maxLine, nil, func(first int, lines [][]byte) ([]byte, error) {
+		out, n := formatBatch(eng, first, lines, name, o)
+		mu.Lock()
+		total += n
+		mu.Unlock()
+		return out, nil
+	})
+	return total, err
 }
 
-// errLineTooLong names the limit a line hit.
-type errLineTooLong struct{ limit int }
-
-func (e errLineTooLong) Error() string {
-	return fmt.Sprintf("line longer than --max-line (%d bytes)", e.limit)
-}
-
-// readLine returns the next line without its "\n" or "\r\n", in a fresh
-// slice. It refuses lines longer than max without buffering them.
-func readLine(br *bufio.Reader, max int) ([]byte, error) {
-	var line []byte
-	for {
-		frag, err := br.ReadSlice('\n')
-		if len(line)+len(frag) > max+2 {
-			return nil, errLineTooLong{max}
-		}
-		line = append(line, frag...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF {
-			if len(line) == 0 {
-				return nil, io.EOF
-			}
-			return line, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		n := len(line) - 1
-		if n > 0 && line[n-1] == '\r' {
-			n--
-		}
-		if n > max {
-			return nil, errLineTooLong{max}
-		}
-		return line[:n], nil
-	}
-}
-
-func formatBatch(eng *detect.Engine, b *lineBatch, name string, o *detectOptions) ([]byte, int) {
+func formatBatch(eng *detect.Engine, first int, lines [][]byte, name string, o *detectOptions) ([]byte, int) {
 	var out []byte
 	n := 0
-	for i, line := range b.lines {
+	for i, line := range lines {
 		fs := eng.ScanBytes(line)
 		n += len(fs)
 		if o.jsonl {
@@ -264,7 +154,7 @@ func formatBatch(eng *detect.Engine, b *lineBatch, name string, o *detectOptions
 			continue
 		}
 		for _, f := range fs {
-			out = appendFindingText(out, f, displayName(name), b.first+i, line, o)
+			out = appendFindingText(out, f, displayName(name), first+i, line, o)
 		}
 	}
 	return out, n
@@ -370,7 +260,36 @@ func appendJSONString(out []byte, s string) []byte {
 	return append(out, '"')
 }
 
-// detectJSONDoc is filled in once JSON mode lands in detect.
-func detectJSONDoc(eng *detect.Engine, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
-	return 0, errors.New("--json is not available yet")
+// detectJSONDoc scans one JSON document (a whole file) and prints its
+// findings with their JSON paths: offsets are into the decoded string
+// value; value_start/value_end locate the literal in the file.
+func detectJSONDoc(eng *detect.Engine, jsonO *detect.JSONOptions, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
+	doc, err := io.ReadAll(io.LimitReader(r, int64(o.maxLine)+1))
+	if err != nil {
+		return 0, err
+	}
+	if len(doc) > o.maxLine {
+		return 0, fmt.Errorf("JSON document larger than --max-line (%d bytes)", o.maxLine)
+	}
+	fs, err := eng.ScanJSON(doc, jsonO)
+	if err != nil {
+		return 0, err
+	}
+	out := []byte(`{"findings":[`)
+	for i, f := range fs {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		var src []byte
+		if o.showValues {
+			// The decoded value is not kept; print the literal.
+			src = doc
+			f.Finding.Start, f.Finding.End = f.ValueStart, f.ValueEnd
+		}
+		out = appendFindingJSON(out, f.Finding, src, o)
+		out = fmt.Appendf(out[:len(out)-1], `,"value_start":%d,"value_end":%d}`, f.ValueStart, f.ValueEnd)
+	}
+	out = append(out, "]}\n"...)
+	_, err = w.Write(out)
+	return len(fs), err
 }

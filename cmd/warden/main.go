@@ -42,8 +42,9 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
-		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
 		"model":   {"scan, sign and verify model artifacts", runModel},
+		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
+		"policy":  {"test what the policy decides for a request", runPolicy},
 		"version": {"print the version", runVersion},
 	}
 }
@@ -81,6 +82,11 @@ func main() {
 
 func run(args []string) int {
 	c := &cli{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stderrTTY: isTerminal(os.Stderr)}
+	return runCLI(c, args)
+}
+
+// runCLI runs one command line against c (tests call it directly).
+func runCLI(c *cli, args []string) int {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(c.stdout)
 		if len(args) == 0 {

@@ -36,6 +36,10 @@ type Options struct {
 	Record bool
 	// Models lists the models /models reports. Default ["echo"].
 	Models []string
+	// ShowTokens writes Warden's tokens in the echo with ⟦ ⟧ instead of
+	// [[ ]], so the gateway does not restore them and a person sees
+	// exactly what the model received.
+	ShowTokens bool
 }
 
 // Request is a recorded request.
@@ -182,7 +186,13 @@ func toolCall(req map[string]any, text string) (name, args string, ok bool) {
 	return name, string(a), true
 }
 
-func (s *Server) reply(req map[string]any) string { return s.opt.Prefix + lastUserText(req) }
+func (s *Server) reply(req map[string]any) string {
+	t := s.opt.Prefix + lastUserText(req)
+	if s.opt.ShowTokens {
+		t = strings.NewReplacer("[[", "⟦", "]]", "⟧").Replace(t)
+	}
+	return t
+}
 
 // deltas cuts text into pieces of about n bytes on rune boundaries.
 func deltas(text string, n int) []string {
