@@ -42,8 +42,12 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
+		"apikey":  {"create, list and revoke gateway API keys", runAPIKey},
 		"model":   {"scan, sign and verify model artifacts", runModel},
 		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
+		"keys":    {"rotate, rewrap and inspect encryption keys", runKeys},
+		"vault":   {"erase tokens: forget one value or shred a tenant", runVault},
+		"restore": {"put original values back in place of tokens", runRestore},
 		"policy":  {"test what the policy decides for a request", runPolicy},
 		"version": {"print the version", runVersion},
 	}

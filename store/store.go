@@ -1,0 +1,243 @@
+// Package store opens Warden's SQL database and keeps its schema current.
+//
+// One schema, two engines: SQLite (modernc.org/sqlite, no cgo) in a file
+// under the data directory for one node, and PostgreSQL (pgx) for several
+// gateway replicas sharing one vault and audit log. Packages that keep
+// state (vault, audit, auth) write plain SQL with $1, $2 … placeholders,
+// which both engines accept, and run writes through [DB.Write].
+//
+// Migrations are embedded SQL files, migrations/<engine>/NNNN_name.sql,
+// applied in order at [Open] and recorded in schema_migrations. Adding a
+// feature's tables is adding one file per engine.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// Engine names a database engine.
+type Engine string
+
+// The engines Warden runs on.
+const (
+	SQLite   Engine = "sqlite"
+	Postgres Engine = "postgres"
+)
+
+// DB is an open, migrated database. It is safe for concurrent use.
+type DB struct {
+	engine Engine
+	read   *sql.DB
+	write  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: same pool as read
+	path   string  // SQLite file
+}
+
+// Options tunes [Open]. The zero value is the default.
+type Options struct {
+	// BusyTimeoutMS is how long a SQLite writer waits for another
+	// process's write lock before failing. Default 10000.
+	BusyTimeoutMS int
+	// MaxReaders bounds the read connections. Default 8.
+	MaxReaders int
+}
+
+// Open opens the database named by dsn and applies pending migrations.
+// dsn is "sqlite:PATH" or a postgres:// (postgresql://) URL; a PostgreSQL
+// URL may set search_path=SCHEMA to keep Warden's tables in a schema.
+func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
+	if opt.BusyTimeoutMS <= 0 {
+		opt.BusyTimeoutMS = 10000
+	}
+	if opt.MaxReaders <= 0 {
+		opt.MaxReaders = 8
+	}
+	var (
+		db  *DB
+		err error
+	)
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		db, err = openSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"), opt)
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		db, err = openPostgres(ctx, dsn, opt)
+	default:
+		return nil, errors.New("store: want sqlite:PATH or a postgres:// URL")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
+	if path == "" {
+		return nil, errors.New("store: sqlite: empty path")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, errors.New("store: sqlite: path must not contain '?' or '#'")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	// Create the file ourselves so it (and the -wal and -shm files SQLite
+	// derives from it) are readable by the owner only.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	f.Close()
+	// secure_delete overwrites deleted rows, so forgotten values and
+	// shredded keys do not linger in free pages.
+	params := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+
+		"&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)", opt.BusyTimeoutMS)
+	read, err := sql.Open("sqlite", path+params)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	read.SetMaxOpenConns(opt.MaxReaders)
+	// One writer connection per process; BEGIN IMMEDIATE takes the write
+	// lock up front, so two processes queue on busy_timeout instead of
+	// failing to upgrade a read lock.
+	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	if err != nil {
+		read.Close()
+		return nil, fmt.Errorf("store: sqlite: %w", err)
+	}
+	write.SetMaxOpenConns(1)
+	write.SetConnMaxIdleTime(0)
+	db := &DB{engine: SQLite, read: read, write: write, path: path}
+	if err := write.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: sqlite %s: %w", path, err)
+	}
+	return db, nil
+}
+
+func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
+	pool, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	pool.SetMaxOpenConns(opt.MaxReaders + 2)
+	pool.SetMaxIdleConns(opt.MaxReaders + 2)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
+		// pgx errors may echo the URL; it may hold a password.
+		return nil, fmt.Errorf("store: postgres: cannot connect: %s", redactURL(err.Error(), url))
+	}
+	return &DB{engine: Postgres, read: pool, write: pool}, nil
+}
+
+// redactURL removes url from msg.
+func redactURL(msg, url string) string {
+	return strings.ReplaceAll(msg, url, "postgres://…")
+}
+
+// Engine reports which engine db runs on.
+func (db *DB) Engine() Engine { return db.engine }
+
+// Path is the SQLite database file, or "" for PostgreSQL.
+func (db *DB) Path() string { return db.path }
+
+// Read is the pool for queries outside a write transaction.
+func (db *DB) Read() *sql.DB { return db.read }
+
+// Write runs fn in one write transaction and commits it if fn returns
+// nil; otherwise it rolls back, so a failed write leaves nothing behind.
+// On SQLite, write transactions of every process are serialised. On
+// PostgreSQL a transaction the server aborts for a deadlock or a
+// serialization failure is retried (up to 3 runs), so fn must have no
+// effect outside tx.
+func (db *DB) Write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.writeOnce(ctx, fn)
+		if err == nil || attempt == 3 || !retryable(err) {
+			return err
+		}
+	}
+}
+
+// retryable reports a PostgreSQL deadlock (40P01) or serialization
+// failure (40001).
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+func (db *DB) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// Compact asks the engine to drop copies of deleted rows it still holds:
+// on SQLite it checkpoints and truncates the write-ahead log (deleted
+// rows are already overwritten by secure_delete); on PostgreSQL it is a
+// no-op (VACUUM runs on the server's schedule).
+func (db *DB) Compact(ctx context.Context) error {
+	if db.engine != SQLite {
+		return nil
+	}
+	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	if err != nil {
+		return fmt.Errorf("store: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection.
+func (db *DB) Close() error {
+	err := db.read.Close()
+	if db.write != db.read {
+		if werr := db.write.Close(); err == nil {
+			err = werr
+		}
+	}
+	return err
+}
+
+// Params returns n comma-separated placeholders for the parameters
+// first … first+n-1, for IN lists and multi-row VALUES: "$3, $4, $5" on
+// PostgreSQL, "?, ?, ?" on SQLite (whose named-parameter lookup is
+// quadratic in the count). On SQLite a "?" takes the number after the
+// highest one used before it in the statement, so the placeholders must
+// follow parameters 1 … first-1 in the text.
+func (db *DB) Params(first, n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if db.engine == SQLite {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(first + i))
+		}
+	}
+	return b.String()
+}
