@@ -258,6 +258,18 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	// Models the principal names explicitly that a wildcard upstream serves.
+	for _, m := range p.Models {
+		if m == "*" {
+			continue
+		}
+		for _, u := range s.cfg.Upstreams {
+			if u.serves(m) {
+				add(m)
+				break
+			}
+		}
+	}
 	if data == nil {
 		data = []any{}
 	}

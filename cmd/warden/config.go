@@ -13,6 +13,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wardenhq/warden/auth"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	Transform TransformConfig `yaml:"transform"`
 	// Policy decides what happens to each request (CEL rules).
 	Policy policy.Config `yaml:"policy"`
+	// Auth chooses how gateway callers authenticate: API keys, the
+	// gateway's short-lived tokens, an OIDC issuer, mTLS.
+	Auth auth.Config `yaml:"auth"`
 	// Server configures `warden serve`.
 	Server ServerConfig `yaml:"server"`
 	// Upstreams are the models the gateway may call.

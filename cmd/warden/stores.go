@@ -98,6 +98,17 @@ func openVault(ctx context.Context, cfg *Config, c *cli) (*vault.Vault, func() e
 		db.Close()
 		return nil, nil, err
 	}
+	v, err := newVault(cfg, db, kr)
+	if err != nil {
+		closeKeys()
+		db.Close()
+		return nil, nil, err
+	}
+	return v, func() error { return errors.Join(closeKeys(), db.Close()) }, nil
+}
+
+// newVault builds the token vault on an open store and keyring.
+func newVault(cfg *Config, db *store.DB, kr *keys.Keyring) (*vault.Vault, error) {
 	ttl := make(map[string]time.Duration, len(cfg.Vault.TTL))
 	for typ, d := range cfg.Vault.TTL {
 		ttl[typ] = time.Duration(d)
@@ -110,11 +121,9 @@ func openVault(ctx context.Context, cfg *Config, c *cli) (*vault.Vault, func() e
 		TTL:         ttl,
 	})
 	if err != nil {
-		closeKeys()
-		db.Close()
-		return nil, nil, fmt.Errorf("vault: %w", err)
+		return nil, fmt.Errorf("vault: %w", err)
 	}
-	return v, func() error { return errors.Join(closeKeys(), db.Close()) }, nil
+	return v, nil
 }
 
 // vaultFlags is the flag set of the keys, vault and restore commands:

@@ -1,0 +1,331 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wardenhq/warden/auth"
+	"github.com/wardenhq/warden/detect"
+	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/internal/standin"
+	"github.com/wardenhq/warden/policy"
+	"github.com/wardenhq/warden/ratelimit"
+	"github.com/wardenhq/warden/transform"
+	"github.com/wardenhq/warden/vault"
+)
+
+const serveHelp = `usage: warden serve [--config FILE]
+
+Runs the gateway: an OpenAI- and Anthropic-compatible HTTP API that
+authenticates callers, de-identifies sensitive data before it reaches a
+model, restores it in responses (streamed too) and records every request
+in the audit log. Point an official SDK at http://LISTEN/v1 with a key
+from 'warden apikey create'.
+
+With no upstream URL configured, the built-in echo upstream answers every
+request with the text it received, so you can see what a model would get.
+
+Endpoints: POST /v1/chat/completions, /v1/responses, /v1/completions,
+/v1/embeddings, /v1/messages; GET /v1/models, /healthz, /readyz, /metrics.
+
+Stops gracefully on SIGINT/SIGTERM, letting streams in flight finish
+(server.shutdown_timeout). Logs are JSON lines on standard error and never
+contain prompt text, values, keys or tokens.
+
+Exit codes: 0 stopped cleanly, 1 the server failed, 2 usage or configuration error.
+
+Flags:
+`
+
+func runServe(ctx context.Context, c *cli, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	configPath := fs.String("config", "", "config `file` (default: built-in defaults, data in $WARDEN_DATA_DIR or ./warden-data)")
+	fs.Usage = func() { fmt.Fprint(c.stderr, serveHelp); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	cfg, err := loadConfig(*configPath, c.getenv)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden serve:", err)
+		return exitUsage
+	}
+	log := newLogger(c, cfg.Server.LogLevel)
+	gw, closeAll, err := buildGateway(ctx, cfg, c, log)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden serve:", err)
+		return exitUsage
+	}
+	defer closeAll()
+
+	srv := &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	if cfg.Server.TLS.CertFile != "" {
+		tc, err := serverTLS(cfg.Server.TLS)
+		if err != nil {
+			fmt.Fprintln(c.stderr, "warden serve: server.tls:", err)
+			return exitUsage
+		}
+		srv.TLSConfig = tc
+		scheme = "https"
+	}
+	ln, err := net.Listen("tcp", cfg.Server.Listen)
+	if err != nil {
+		fmt.Fprintln(c.stderr, "warden serve: server.listen:", err)
+		return exitUsage
+	}
+	log.Info("warden gateway listening", "url", scheme+"://"+ln.Addr().String()+"/v1", "upstreams", upstreamSummary(cfg))
+	errc := make(chan error, 1)
+	go func() {
+		if srv.TLSConfig != nil {
+			errc <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		log.Error("server failed", "error", err.Error())
+		return exitFailure
+	case <-ctx.Done():
+	}
+	timeout := time.Duration(cfg.Server.ShutdownTimeout)
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	log.Info("shutting down: draining requests and streams", "timeout", timeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown timed out; closing remaining connections", "error", err.Error())
+		srv.Close()
+	}
+	return exitOK
+}
+
+func newLogger(c *cli, level string) *slog.Logger {
+	var l slog.Level
+	switch level {
+	case "debug":
+		l = slog.LevelDebug
+	case "warn":
+		l = slog.LevelWarn
+	case "error":
+		l = slog.LevelError
+	}
+	return slog.New(slog.NewJSONHandler(c.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func upstreamSummary(cfg *Config) string {
+	if len(cfg.Upstreams) == 0 {
+		return "echo (built-in)"
+	}
+	var parts []string
+	for _, u := range cfg.Upstreams {
+		where := "echo (built-in)"
+		if u.URL != "" {
+			where = u.URL
+		}
+		parts = append(parts, u.Name+"="+where)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// buildGateway wires every stage of the request path from the config.
+func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*gateway.Server, func(), error) {
+	var closers []func()
+	closeAll := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*gateway.Server, func(), error) {
+		closeAll()
+		return nil, nil, err
+	}
+	eng, err := detect.New(cfg.Detect)
+	if err != nil {
+		return fail(err)
+	}
+	pol, err := policy.New(cfg.Policy)
+	if err != nil {
+		return fail(err)
+	}
+	db, err := openStore(ctx, cfg)
+	if err != nil {
+		return fail(fmt.Errorf("store: %w", err))
+	}
+	closers = append(closers, func() { db.Close() })
+	kr, closeKeys, err := openKeyring(ctx, cfg, c)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() { closeKeys() })
+	v, err := newVault(cfg, db, kr)
+	if err != nil {
+		return fail(err)
+	}
+	authn, err := auth.New(ctx, cfg.Auth, auth.Deps{Store: db, Keyring: kr})
+	if err != nil {
+		return fail(err)
+	}
+
+	ups, err := upstreams(cfg, c)
+	if err != nil {
+		return fail(err)
+	}
+	gcfg := gateway.Config{
+		Upstreams:         ups,
+		Aliases:           cfg.Server.Aliases,
+		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
+		MaxJSONDepth:      cfg.Server.MaxJSONDepth,
+		UpstreamTimeout:   time.Duration(cfg.Server.UpstreamTimeout),
+		StreamIdleTimeout: time.Duration(cfg.Server.StreamIdleTimeout),
+		MaxStreams:        cfg.Server.MaxStreams,
+		LeakOperator:      transform.Operator(cfg.Server.LeakOperator),
+		AuditFailOpen:     cfg.Server.AuditFailOpen,
+		Logger:            log,
+	}
+	var limiter gateway.Limiter
+	l := cfg.Server.Limits
+	if l.Default != (Limit{}) || len(l.Principals) > 0 || len(l.Models) > 0 {
+		gcfg.DefaultPrincipalLimit = l.Default.limit()
+		gcfg.PrincipalLimits = map[string]ratelimit.Limit{}
+		for k, v := range l.Principals {
+			gcfg.PrincipalLimits[k] = v.limit()
+		}
+		gcfg.ModelLimits = map[string]ratelimit.Limit{}
+		for k, v := range l.Models {
+			gcfg.ModelLimits[k] = v.limit()
+		}
+		if l.Redis != "" {
+			opt, err := redis.ParseURL(l.Redis)
+			if err != nil {
+				return fail(errors.New("server.limits.redis: not a redis:// URL"))
+			}
+			rc := redis.NewClient(opt)
+			closers = append(closers, func() { rc.Close() })
+			limiter = ratelimit.NewRedis(rc, "warden:rl:", nil)
+		} else {
+			limiter = ratelimit.NewMemory(nil)
+		}
+	}
+	authenticate := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+		p, err := authn.Authenticate(r)
+		if errors.Is(err, auth.ErrUnauthenticated) {
+			return nil, gateway.ErrUnauthenticated
+		}
+		if err != nil {
+			// The credential could not be checked (store outage): refuse,
+			// but not as a 401.
+			return nil, err
+		}
+		return &gateway.Principal{Name: p.Name, Tenant: p.Tenant, Roles: p.Roles, Models: p.Models, Method: p.Method}, nil
+	})
+	gw, err := gateway.New(gcfg, gateway.Deps{
+		Auth:     authenticate,
+		Detector: eng,
+		Policy:   pol,
+		Tokens:   vaultTokens{v: v},
+		Limiter:  limiter,
+		Ready: func(ctx context.Context) error {
+			return db.Read().PingContext(ctx)
+		},
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if iss := authn.Issuer(); iss != nil {
+		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
+		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
+	}
+	return gw, closeAll, nil
+}
+
+func (l Limit) limit() ratelimit.Limit {
+	return ratelimit.Limit{Requests: l.RequestsPerMinute, Tokens: l.TokensPerMinute, Per: time.Minute}
+}
+
+// upstreams builds the gateway's upstreams; with none configured (or an
+// empty URL) the built-in echo upstream serves.
+func upstreams(cfg *Config, c *cli) ([]*gateway.Upstream, error) {
+	if len(cfg.Upstreams) == 0 {
+		return []*gateway.Upstream{echoUpstream("echo", "cloud", nil)}, nil
+	}
+	var out []*gateway.Upstream
+	for i, u := range cfg.Upstreams {
+		zone := u.Zone
+		if zone == "" {
+			zone = "cloud"
+		}
+		models := u.Models
+		if len(models) == 0 {
+			models = []string{"*"}
+		}
+		if u.URL == "" {
+			out = append(out, echoUpstream(u.Name, zone, models))
+			continue
+		}
+		key := ""
+		if u.KeyEnv != "" {
+			key = c.getenv(u.KeyEnv)
+			if key == "" {
+				fmt.Fprintf(c.stderr, "warden serve: upstreams[%d].key_env: %s is empty; calling %s without a credential\n", i, u.KeyEnv, u.Name)
+			}
+		}
+		out = append(out, &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models})
+	}
+	return out, nil
+}
+
+func echoUpstream(name, zone string, models []string) *gateway.Upstream {
+	if len(models) == 0 {
+		models = []string{"*"}
+	}
+	return &gateway.Upstream{Name: name, Zone: zone, Models: models,
+		Handler: standin.New(standin.Options{Models: models, ShowTokens: true, Prefix: "[echo upstream] the model received: "})}
+}
+
+// vaultTokens gives the gateway each tenant's view of the vault.
+type vaultTokens struct{ v *vault.Vault }
+
+func (t vaultTokens) Tokenizer(tenant string) transform.Tokenizer { return t.v.Tenant(tenant) }
+func (t vaultTokens) Revealer(tenant string) transform.Revealer   { return t.v.Tenant(tenant) }
+
+func serverTLS(t TLSConfig) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if t.ClientCA != "" {
+		pem, err := os.ReadFile(t.ClientCA)
+		if err != nil {
+			return nil, err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, errors.New("client_ca: no PEM certificates found")
+		}
+		tc.ClientCAs = pool
+		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return tc, nil
+}
