@@ -41,6 +41,7 @@ type command struct {
 // commands is the table of subcommands. Each lives in its own file.
 func commands() map[string]command {
 	return map[string]command{
+		"audit":   {"verify, export and inspect the tamper-evident audit log", runAudit},
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
 		"apikey":  {"create, list and revoke gateway API keys", runAPIKey},
 		"model":   {"scan, sign and verify model artifacts", runModel},

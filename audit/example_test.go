@@ -1,0 +1,41 @@
+package audit_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/wardenhq/warden/audit"
+	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/keys"
+	"github.com/wardenhq/warden/store"
+)
+
+// Example records one request, signs a checkpoint and verifies the log.
+func Example() {
+	ctx := context.Background()
+	dir, _ := os.MkdirTemp("", "audit-example")
+	defer os.RemoveAll(dir)
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "warden.db"), store.Options{})
+	if err != nil {
+		panic(err)
+	}
+	defer db.Close()
+	kr, err := keys.Open(ctx, keys.Options{Path: filepath.Join(dir, "keyring.json"), Root: keys.KeyFile(filepath.Join(dir, "master.key"), true), Create: true})
+	if err != nil {
+		panic(err)
+	}
+	l, err := audit.Open(ctx, audit.Config{Store: db, Keyring: kr, Origin: "example.com/audit"})
+	if err != nil {
+		panic(err)
+	}
+	idx, err := l.Record(ctx, &gateway.Event{RequestID: "r1", Tenant: "acme", Status: 200, RequestBody: []byte("hello")})
+	if err != nil {
+		panic(err)
+	}
+	l.Close() // commits what is queued and signs a final checkpoint
+	rep, err := audit.Verify(ctx, db, l.VerifierKey(), audit.VerifyOptions{})
+	fmt.Println(idx, rep.Size, rep.Latest, err)
+	// Output: 0 1 1 <nil>
+}
