@@ -160,9 +160,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	}
 
 	// De-identify.
-	d, err := s.deidentifier(p.Tenant, dec.Operators)
-	if err != nil {
-		return s.fail(w, kind, http.StatusInternalServerError, "api_error", "policy_operator", "policy names an unusable operator: "+err.Error())
+	var d *transform.Deidentifier
+	if len(in.Findings) > 0 {
+		if d, err = s.deidentifier(p.Tenant, dec.Operators); err != nil {
+			return s.fail(w, kind, http.StatusInternalServerError, "api_error", "policy_operator", "policy names an unusable operator: "+err.Error())
+		}
 	}
 	x.sent = map[string]bool{}
 	for i := range slots {
@@ -207,13 +209,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	// before any byte reached the caller.
 	var resp *http.Response
 	var u *Upstream
+	refused := 0 // candidates whose Check refused the model
 	tries := 1 + s.cfg.Retries
 	for i := 0; i < len(cands) && i < tries; i++ {
 		u = cands[i]
 		if u.Check != nil {
 			if err := u.Check(ctx, upstreamModel); err != nil {
-				ev.Reasons = append(ev.Reasons, "upstream "+u.Name+" refused: "+err.Error())
+				ev.Reasons = append(ev.Reasons, "upstream "+u.Name+" refused the model: "+err.Error())
 				resp = nil
+				refused++
 				continue
 			}
 		}
@@ -247,6 +251,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		reason := "no upstream answered"
 		if len(ev.Reasons) > 0 {
 			reason = ev.Reasons[len(ev.Reasons)-1]
+		}
+		if refused > 0 && refused == min(len(cands), tries) {
+			return s.fail(w, kind, http.StatusForbidden, "permission_error", "model_not_approved", reason)
 		}
 		return s.fail(w, kind, http.StatusBadGateway, "api_error", "upstream_unavailable", reason)
 	}

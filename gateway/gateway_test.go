@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -285,4 +286,35 @@ func TestAnthropicMessages(t *testing.T) {
 		}
 	}
 	e.assertUpstreamClean(t)
+}
+
+func TestUnapprovedModelRefused(t *testing.T) {
+	up := httptest.NewServer(standin.New(standin.Options{}))
+	defer up.Close()
+	eng, _ := detect.New(detect.Config{})
+	pol, _ := policy.New(policy.Config{})
+	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
+	})
+	gw, err := gateway.New(gateway.Config{Upstreams: []*gateway.Upstream{{Name: "onprem", URL: up.URL + "/v1", Models: []string{"*"},
+		Check: func(_ context.Context, model string) error {
+			if model == "llama-approved" {
+				return nil
+			}
+			return errors.New("model is not approved in the model registry")
+		}}}}, gateway.Deps{Auth: auth, Detector: eng, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	c := openai.NewClient(option.WithBaseURL(srv.URL+"/v1"), option.WithAPIKey("x"), option.WithMaxRetries(0))
+	msg := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hi")}
+	if _, err := c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "llama-approved", Messages: msg}); err != nil {
+		t.Fatalf("approved model: %v", err)
+	}
+	_, err = c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "llama-unvetted", Messages: msg})
+	if e := assertStatus(t, err, 403); !strings.Contains(e.Message, "not approved") {
+		t.Fatalf("message: %q", e.Message)
+	}
 }

@@ -286,8 +286,10 @@ func (s *Server) deidentifier(tenant string, ops map[string]string) (*transform.
 	if ok {
 		return d, nil
 	}
+	// Default never applies: findings without an operator in the decision
+	// are filtered out before Apply.
 	cfg := transform.Config{Operators: map[string]transform.Operator{}, Categories: map[detect.Category]transform.Operator{},
-		Default: transform.Tokenize, Key: s.cfg.Key}
+		Default: transform.Placeholder, Key: s.cfg.Key}
 	for k, op := range ops {
 		if op == "allow" {
 			continue

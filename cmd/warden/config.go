@@ -43,6 +43,8 @@ type Config struct {
 	// Auth chooses how gateway callers authenticate: API keys, the
 	// gateway's short-lived tokens, an OIDC issuer, mTLS.
 	Auth auth.Config `yaml:"auth"`
+	// Audit tunes the tamper-evident audit log.
+	Audit AuditConfig `yaml:"audit"`
 	// Server configures `warden serve`.
 	Server ServerConfig `yaml:"server"`
 	// Upstreams are the models the gateway may call.
@@ -140,6 +142,20 @@ type ServerConfig struct {
 	LogLevel string `yaml:"log_level"`
 }
 
+// AuditConfig tunes the audit log.
+type AuditConfig struct {
+	// Origin names the log in its checkpoints when its keys are first
+	// generated. Default warden.audit/<random hex>.
+	Origin string `yaml:"origin"`
+	// QueueSize bounds entries waiting to be committed; when full,
+	// requests fail closed (unless server.audit_fail_open). Default 65536.
+	QueueSize int `yaml:"queue_size"`
+	// Roles, when set, restricts /audit/ to callers holding one of them.
+	// Default: readable by anyone who can reach the gateway (the log holds
+	// no content, only keyed commitments and counts).
+	Roles []string `yaml:"roles"`
+}
+
 // TLSConfig enables HTTPS and mTLS.
 type TLSConfig struct {
 	CertFile string `yaml:"cert_file"`
@@ -181,6 +197,9 @@ type UpstreamConfig struct {
 	Zone string `yaml:"zone"`
 	// Models it serves; default ["*"] (any).
 	Models []string `yaml:"models"`
+	// RequireApproved refuses requests unless the model is registered and
+	// approved in the model registry (`warden model register`).
+	RequireApproved bool `yaml:"require_approved"`
 }
 
 // Duration is a time.Duration written as "5m" in YAML.

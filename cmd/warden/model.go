@@ -29,6 +29,10 @@ subcommands:
           --trusted-root FILE --identity SAN --issuer URL DIR
                                the same for Sigstore keyless bundles (checked with sigstore-go)
 
+  register --config F --name M --key K.pub DIR   scan + verify DIR and record it in the model registry
+  registry --config F [--revoke M]                 list the registry or withdraw an approval
+                               (upstreams with require_approved serve only approved models)
+
 Run 'warden model <subcommand> --help' for its flags.
 Exit codes: 0 clean / verified, 1 dangerous, invalid or not verified, 2 usage or I/O error.
 `
@@ -50,6 +54,10 @@ func runModel(ctx context.Context, c *cli, args []string) int {
 		return runModelSign(ctx, c, args[1:])
 	case "verify":
 		return runModelVerify(ctx, c, args[1:])
+	case "register":
+		return runModelRegister(ctx, c, args[1:])
+	case "registry":
+		return runModelRegistry(ctx, c, args[1:])
 	}
 	fmt.Fprintf(c.stderr, "warden model: unknown subcommand %q\n\n", args[0])
 	fmt.Fprint(c.stderr, modelUsage)

@@ -16,10 +16,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auth"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/standin"
+	"github.com/wardenhq/warden/modelguard"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
@@ -190,8 +192,14 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
+	alog, err := audit.Open(ctx, audit.Config{Store: db, Keyring: kr, Origin: cfg.Audit.Origin, QueueSize: cfg.Audit.QueueSize})
+	if err != nil {
+		return fail(fmt.Errorf("audit: %w", err))
+	}
+	closers = append(closers, func() { alog.Close() })
+	registry := modelguard.NewRegistry(db)
 
-	ups, err := upstreams(cfg, c)
+	ups, err := upstreams(cfg, c, registry)
 	if err != nil {
 		return fail(err)
 	}
@@ -249,6 +257,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		Policy:   pol,
 		Tokens:   vaultTokens{v: v},
 		Limiter:  limiter,
+		Auditor:  alog,
 		Ready: func(ctx context.Context) error {
 			return db.Read().PingContext(ctx)
 		},
@@ -256,6 +265,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
+	gw.Handle("/audit/", auditAccess(cfg.Audit.Roles, authn, alog.Handler()))
 	if iss := authn.Issuer(); iss != nil {
 		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
@@ -269,7 +279,7 @@ func (l Limit) limit() ratelimit.Limit {
 
 // upstreams builds the gateway's upstreams; with none configured (or an
 // empty URL) the built-in echo upstream serves.
-func upstreams(cfg *Config, c *cli) ([]*gateway.Upstream, error) {
+func upstreams(cfg *Config, c *cli, registry *modelguard.Registry) ([]*gateway.Upstream, error) {
 	if len(cfg.Upstreams) == 0 {
 		return []*gateway.Upstream{echoUpstream("echo", "cloud", nil)}, nil
 	}
@@ -284,7 +294,11 @@ func upstreams(cfg *Config, c *cli) ([]*gateway.Upstream, error) {
 			models = []string{"*"}
 		}
 		if u.URL == "" {
-			out = append(out, echoUpstream(u.Name, zone, models))
+			up := echoUpstream(u.Name, zone, models)
+			if u.RequireApproved {
+				up.Check = registry.Approved
+			}
+			out = append(out, up)
 			continue
 		}
 		key := ""
@@ -294,7 +308,11 @@ func upstreams(cfg *Config, c *cli) ([]*gateway.Upstream, error) {
 				fmt.Fprintf(c.stderr, "warden serve: upstreams[%d].key_env: %s is empty; calling %s without a credential\n", i, u.KeyEnv, u.Name)
 			}
 		}
-		out = append(out, &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models})
+		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models}
+		if u.RequireApproved {
+			up.Check = registry.Approved
+		}
+		out = append(out, up)
 	}
 	return out, nil
 }
@@ -312,6 +330,31 @@ type vaultTokens struct{ v *vault.Vault }
 
 func (t vaultTokens) Tokenizer(tenant string) transform.Tokenizer { return t.v.Tenant(tenant) }
 func (t vaultTokens) Revealer(tenant string) transform.Revealer   { return t.v.Tenant(tenant) }
+
+// auditAccess serves the audit log to everyone when roles is empty (the
+// log holds no content, only commitments and counts), else only to
+// authenticated callers holding one of roles.
+func auditAccess(roles []string, authn *auth.Authenticator, h http.Handler) http.Handler {
+	if len(roles) == 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authn.Authenticate(r)
+		if err != nil {
+			http.Error(w, "audit log: authentication required", http.StatusUnauthorized)
+			return
+		}
+		for _, want := range roles {
+			for _, have := range p.Roles {
+				if want == have {
+					h.ServeHTTP(w, r)
+					return
+				}
+			}
+		}
+		http.Error(w, "audit log: a role in audit.roles is required", http.StatusForbidden)
+	})
+}
 
 func serverTLS(t TLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12}

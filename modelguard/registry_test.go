@@ -1,0 +1,49 @@
+package modelguard_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/wardenhq/warden/modelguard"
+	"github.com/wardenhq/warden/store/storetest"
+)
+
+func TestRegistry(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		r := modelguard.NewRegistry(storetest.Open(t, dsn))
+		if err := r.Approved(ctx, "llama"); !errors.Is(err, modelguard.ErrNotApproved) {
+			t.Fatalf("unregistered: %v", err)
+		}
+		reg := modelguard.Registration{Name: "llama", RootDigest: "ab", Files: 3, Signer: "sha256:00", Verdict: modelguard.VerdictClean, Source: "hub", Licence: "apache-2.0", Approved: true}
+		if err := r.Put(ctx, reg); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Approved(ctx, "llama"); err != nil {
+			t.Fatalf("approved model refused: %v", err)
+		}
+		reg.Verdict = modelguard.VerdictDangerous
+		if err := r.Put(ctx, reg); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Approved(ctx, "llama"); !errors.Is(err, modelguard.ErrNotApproved) {
+			t.Fatalf("dangerous model approved: %v", err)
+		}
+		reg.Verdict = modelguard.VerdictClean
+		r.Put(ctx, reg)
+		if err := r.Revoke(ctx, "llama"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Approved(ctx, "llama"); !errors.Is(err, modelguard.ErrNotApproved) {
+			t.Fatalf("revoked model approved: %v", err)
+		}
+		if err := r.Revoke(ctx, "nope"); !errors.Is(err, modelguard.ErrNotApproved) {
+			t.Fatalf("revoke unknown: %v", err)
+		}
+		list, err := r.List(ctx)
+		if err != nil || len(list) != 1 || list[0].Name != "llama" || list[0].Approved {
+			t.Fatalf("list: %+v, %v", list, err)
+		}
+	})
+}
