@@ -52,6 +52,7 @@ type exchange struct {
 	leaks    int
 	restored int
 	upstream time.Duration
+	start    time.Time
 	estimate int         // tokens charged to the rate limits before the call
 	deadline *time.Timer // cancels the upstream call when it takes too long
 	cancel   func()
@@ -60,7 +61,7 @@ type exchange struct {
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 	t0 := time.Now()
 	ev := &Event{Time: t0.UTC(), RequestID: newRequestID(), Endpoint: kind.endpoint(), Findings: map[string]int{}, Operators: map[string]int{}}
-	x := &exchange{kind: kind, ev: ev}
+	x := &exchange{kind: kind, ev: ev, start: t0}
 	w.Header().Set("Warden-Request-Id", ev.RequestID)
 	m := s.deps.Metrics
 	status := s.serve(w, r, x)
@@ -167,24 +168,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		}
 	}
 	x.sent = map[string]bool{}
+	apply := make([][]detect.Finding, len(slots))
 	for i := range slots {
 		sl := &slots[i]
-		if len(sl.findings) == 0 {
-			continue
-		}
-		apply := sl.findings[:0:0]
 		for _, f := range sl.findings {
 			op := dec.Operator(f.Type, string(f.Category))
 			if op == "" || op == "allow" {
 				x.sent[sl.value[f.Start:f.End]] = true
 				continue
 			}
-			apply = append(apply, f)
+			apply[i] = append(apply[i], f)
 		}
-		if len(apply) == 0 {
+	}
+	if d != nil {
+		// Issue every token of the request in one vault transaction.
+		if tok, err := s.preissue(ctx, p.Tenant, d, slots, apply); err != nil {
+			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
+				"de-identification failed; request refused (no data was sent upstream)")
+		} else if tok != nil {
+			d = d.WithTokenizer(tok)
+		}
+	}
+	for i := range slots {
+		if len(apply[i]) == 0 {
 			continue
 		}
-		out, st, err := d.Apply(ctx, sl.value, apply)
+		sl := &slots[i]
+		out, st, err := d.Apply(ctx, sl.value, apply[i])
 		if err != nil {
 			// Fail closed: never forward what could not be protected.
 			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
@@ -296,7 +306,7 @@ func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, 
 	s.adjustUsage(ctx, x, doc)
 	x.ev.ResponseBody = out
 	x.ev.Restored, x.ev.Leaks = x.restored, x.leaks
-	if idx, err := s.record(ctx, x); err != nil {
+	if idx, err := s.record(ctx, x, resp.StatusCode); err != nil {
 		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "audit_unavailable", "audit log unavailable; response withheld")
 	} else if idx >= 0 {
 		w.Header().Set("Warden-Audit-Index", strconv.FormatInt(idx, 10))
@@ -308,11 +318,15 @@ func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, 
 	return resp.StatusCode
 }
 
-// record hands the event to the auditor. It returns -1 without one.
-func (s *Server) record(ctx context.Context, x *exchange) (int64, error) {
+// record hands the event to the auditor, with the status sent and the
+// timings so far. It returns -1 without an auditor.
+func (s *Server) record(ctx context.Context, x *exchange, status int) (int64, error) {
 	if s.deps.Auditor == nil {
 		return -1, nil
 	}
+	x.ev.Status = status
+	x.ev.UpstreamTime = x.upstream
+	x.ev.Overhead = time.Since(x.start) - x.upstream
 	idx, err := s.deps.Auditor.Record(ctx, x.ev)
 	if err != nil {
 		s.deps.Metrics.auditFailures.Inc()
@@ -633,4 +647,56 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
+}
+
+// batchTokenizer is a Tokenizer that can issue many tokens in one call (the
+// vault: one transaction instead of one per value).
+type batchTokenizer interface {
+	TokenBatch(ctx context.Context, types, values []string) ([]string, error)
+}
+
+// preissue issues the tokens a request needs in one batch when the
+// tenant's tokenizer supports it, and returns a Tokenizer answering from
+// them; nil when there is nothing to batch.
+func (s *Server) preissue(ctx context.Context, tenant string, d *transform.Deidentifier, slots []slot, apply [][]detect.Finding) (transform.Tokenizer, error) {
+	if s.deps.Tokens == nil {
+		return nil, nil
+	}
+	bt, ok := s.deps.Tokens.Tokenizer(tenant).(batchTokenizer)
+	if !ok {
+		return nil, nil
+	}
+	type tv struct{ typ, value string }
+	seen := map[tv]bool{}
+	var types, values []string
+	for i, fs := range apply {
+		for _, f := range fs {
+			if d.Operator(f.Type, f.Category) != transform.Tokenize {
+				continue
+			}
+			k := tv{f.Type, slots[i].value[f.Start:f.End]}
+			if !seen[k] {
+				seen[k] = true
+				types = append(types, k.typ)
+				values = append(values, k.value)
+			}
+		}
+	}
+	if len(values) < 2 {
+		return nil, nil
+	}
+	toks, err := bt.TokenBatch(ctx, types, values)
+	if err != nil {
+		return nil, err
+	}
+	issued := make(map[tv]string, len(toks))
+	for i, t := range toks {
+		issued[tv{types[i], values[i]}] = t
+	}
+	return transform.TokenizerFunc(func(ctx context.Context, typ, value string) (string, error) {
+		if t, ok := issued[tv{typ, value}]; ok {
+			return t, nil
+		}
+		return "", errors.New("gateway: token was not issued in the request's batch")
+	}), nil
 }

@@ -177,7 +177,7 @@ func (s *Server) relayStream(w http.ResponseWriter, r *http.Request, x *exchange
 	}
 	x.ev.ResponseBody = sent.Bytes()
 	x.ev.Restored, x.ev.Leaks = x.restored, x.leaks
-	if idx, err := s.record(context.WithoutCancel(ctx), x); err == nil && idx >= 0 {
+	if idx, err := s.record(context.WithoutCancel(ctx), x, status); err == nil && idx >= 0 {
 		w.Header().Set("Warden-Audit-Index", strconv.FormatInt(idx, 10))
 	}
 	return status

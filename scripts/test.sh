@@ -40,3 +40,14 @@ fi
 
 echo "test: go test -race"
 go test -race -count=1 ./...
+
+echo "test: e2e (official openai and @anthropic-ai/sdk npm packages against warden serve)"
+if ! command -v jq >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -qq jq >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq jq >/dev/null 2>&1)) || true
+fi
+if command -v node >/dev/null && command -v npm >/dev/null && command -v jq >/dev/null; then
+  ./e2e/run.sh
+else
+  echo "test: e2e needs node >= 20, npm and jq" >&2
+  exit 1
+fi

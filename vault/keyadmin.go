@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/wardenhq/warden/keys"
+	"github.com/wardenhq/warden/store"
 )
 
 // Stats counts what the vault holds.
@@ -116,3 +117,6 @@ func (v *Vault) Rewrap(ctx context.Context) (int, error) {
 
 // Keyring is the keyring that wraps the vault's data keys.
 func (v *Vault) Keyring() *keys.Keyring { return v.kr }
+
+// Store returns the database the vault lives in.
+func (v *Vault) Store() *store.DB { return v.db }

@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auth"
 )
 
@@ -116,7 +118,8 @@ func runAPIKey(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintln(c.stderr, "Store the key now: it is not shown again. It is the last line of stdout.")
 		}
 		fmt.Fprintln(c.stdout, key)
-		return exitOK
+		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "apikey.create", Target: info.ID, Tenant: info.Tenant,
+			Details: map[string]string{"name": info.Name, "models": strings.Join(info.Models, ","), "roles": strings.Join(info.Roles, ",")}})
 	case "list":
 		list, err := keys.List(ctx)
 		if err != nil {
@@ -157,7 +160,7 @@ func runAPIKey(ctx context.Context, c *cli, args []string) int {
 			return fail(err)
 		}
 		fmt.Fprintf(c.stdout, "revoked %d key(s); running gateways refuse them within auth.api_keys.cache_ttl\n", n)
-		return exitOK
+		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "apikey.revoke", Target: positional[0], Details: map[string]string{"keys": strconv.Itoa(n)}})
 	}
 	return exitUsage
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"text/tabwriter"
 	"time"
+
+	"github.com/wardenhq/warden/audit"
 )
 
 const keysHelp = `usage: warden keys <command> [flags]
@@ -128,6 +130,9 @@ func runKeys(ctx context.Context, c *cli, args []string) int {
 			return fail(err)
 		}
 		fmt.Fprintf(c.stdout, "KEK version %d is current: it wraps every new data key; older versions still decrypt\n", nv)
+		if code := recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "keys.rotate", Target: "kek:" + strconv.FormatUint(uint64(nv), 10)}); code != exitOK {
+			return code
+		}
 		if !*rewrap {
 			fmt.Fprintln(c.stdout, "run 'warden keys rewrap' to move existing data keys to it")
 			return exitOK
@@ -138,8 +143,13 @@ func runKeys(ctx context.Context, c *cli, args []string) int {
 		if err != nil {
 			return fail(err)
 		}
-		fmt.Fprintf(c.stdout, "rewrapped %d data keys under KEK version %d\n", n, kr.Current())
-		return exitOK
+		na, err := audit.Rewrap(ctx, v.Store(), kr)
+		if err != nil {
+			return fail(err)
+		}
+		fmt.Fprintf(c.stdout, "rewrapped %d data keys and %d audit keys under KEK version %d\n", n, na, kr.Current())
+		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "keys.rewrap", Target: "kek:" + strconv.FormatUint(uint64(kr.Current()), 10),
+			Details: map[string]string{"data_keys": strconv.Itoa(n), "audit_keys": strconv.Itoa(na)}})
 	case "retire":
 		if *version == 0 || *version > 1<<32-1 {
 			fmt.Fprintln(c.stderr, "warden keys retire: --version is required")
@@ -153,11 +163,21 @@ func runKeys(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintf(c.stderr, "warden keys retire: %d data keys are still wrapped by version %d; run 'warden keys rewrap' first (or --force to make them unreadable)\n", n, *version)
 			return exitFailure
 		}
+		av, err := audit.KEKVersions(ctx, v.Store())
+		if err != nil {
+			return fail(err)
+		}
+		if n := av[uint32(*version)]; n > 0 {
+			// The audit log's signing key cannot be given up: the log
+			// could no longer be extended.
+			fmt.Fprintf(c.stderr, "warden keys retire: %d audit keys are still wrapped by version %d; run 'warden keys rewrap' first\n", n, *version)
+			return exitFailure
+		}
 		if err := kr.Retire(ctx, uint32(*version)); err != nil {
 			return fail(err)
 		}
 		fmt.Fprintf(c.stdout, "KEK version %s retired\n", strconv.FormatUint(uint64(*version), 10))
-		return exitOK
+		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "keys.retire", Target: "kek:" + strconv.FormatUint(uint64(*version), 10)})
 	}
 	return exitUsage
 }

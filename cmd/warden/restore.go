@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 
+	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -91,6 +93,14 @@ func runRestore(ctx context.Context, c *cli, args []string) int {
 	if err != nil {
 		fmt.Fprintf(c.stderr, "warden restore: %v\n", err)
 		return exitFailure
+	}
+	// Detokenisation outside the gateway is recorded before any original
+	// is written out: no record, no output.
+	if st.Restored > 0 {
+		if code := recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "restore", Tenant: *tenant,
+			Details: map[string]string{"tokens": strconv.Itoa(st.Tokens), "restored": strconv.Itoa(st.Restored)}}); code != exitOK {
+			return code
+		}
 	}
 	if _, err := io.WriteString(c.stdout, out); err != nil {
 		fmt.Fprintf(c.stderr, "warden restore: write: %v\n", err)

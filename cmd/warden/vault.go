@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
+	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -110,6 +112,10 @@ func runVault(ctx context.Context, c *cli, args []string) int {
 				fmt.Fprintf(c.stderr, "warden vault forget: %s: not in tenant %s's vault\n", strings.TrimSpace(tokens[i]), *tenant)
 			}
 		}
+		if code := recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "vault.forget", Tenant: *tenant,
+			Details: map[string]string{"tokens": strconv.Itoa(len(refs) - missing)}}); code != exitOK {
+			return code
+		}
 		if missing > 0 {
 			return exitFailure
 		}
@@ -124,6 +130,7 @@ func runVault(ctx context.Context, c *cli, args []string) int {
 			return exitFailure
 		}
 		fmt.Fprintf(c.stdout, "shredded tenant %s: its keys are destroyed and none of its tokens can be restored\n", *tenant)
+		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "vault.shred", Tenant: *tenant, Target: *tenant})
 	case "purge":
 		n, err := v.Purge(ctx)
 		if err != nil {

@@ -1,0 +1,133 @@
+#!/usr/bin/env bash
+# End-to-end test: the official OpenAI and Anthropic npm SDKs against
+# `warden serve`, in front of the stand-in upstream (e2e/cmd/standin).
+#
+#   e2e/run.sh            # from anywhere; exits non-zero on any failure
+#
+# Builds warden and the stand-in, starts both on free ports with a fresh
+# data dir, creates an API key, runs test.mjs with `node --test`, then
+# checks what the upstream saw (tokens and the configured upstream key,
+# never raw values or the caller's key) and that no raw value is in the
+# gateway's log or data dir. Needs go, node >= 20 and npm (npm ci uses
+# the lockfile and the local cache first). Set E2E_KEEP=1 to keep the temp
+# dir.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/warden-e2e.XXXXXX")
+pids=()
+ok=0
+
+cleanup() {
+	for p in "${pids[@]}"; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in "${pids[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [[ $ok == 1 && -z ${E2E_KEEP:-} ]]; then
+		rm -rf "$tmp"
+	else
+		echo "e2e: files kept in $tmp" >&2
+		[[ -f $tmp/serve.log ]] && { echo "--- gateway log (tail)" >&2; tail -n 20 "$tmp/serve.log" >&2; }
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+fail() {
+	echo "e2e: FAIL: $*" >&2
+	exit 1
+}
+
+# The sensitive values (overridable, e.g. to check the test fails on a
+# value the gateway does not catch). The card is a Luhn-valid test number,
+# the AWS key a well-formed fake (AKIA + 16 of [A-Z2-7]), not the
+# documentation key.
+export E2E_EMAIL=${E2E_EMAIL:-jane.roe+e2e@example.org}
+export E2E_SSN=${E2E_SSN:-536-22-4817}
+export E2E_CARD=${E2E_CARD:-4111 1111 1111 1111}
+export E2E_AWS_KEY=${E2E_AWS_KEY:-AKIA2QX7N4M9RB3TLV6P}
+upstream_key="sk-upstream-e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+
+echo "e2e: building warden and the stand-in upstream"
+(cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin)
+
+if [[ ! -f $here/node_modules/.package-lock.json || $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
+	echo "e2e: npm ci"
+	(cd "$here" && npm ci --prefer-offline --no-audit --no-fund)
+fi
+
+echo "e2e: starting the stand-in upstream (5-byte deltas, 3-byte writes)"
+"$tmp/standin" -addr 127.0.0.1:0 -addr-file "$tmp/standin.addr" -delta 5 -write 3 \
+	-record "$tmp/upstream.jsonl" -models gpt-4o-mini,gpt-4o,claude-test,text-embedding-3-small \
+	2>"$tmp/standin.log" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $tmp/standin.addr ]] && break; sleep 0.1; done
+[[ -s $tmp/standin.addr ]] || fail "stand-in upstream did not start"
+upstream_addr=$(cat "$tmp/standin.addr")
+
+export WARDEN_DATA_DIR="$tmp/data"
+cat >"$tmp/warden.yaml" <<EOF
+server:
+  listen: 127.0.0.1:0
+upstreams:
+  - name: standin
+    url: http://$upstream_addr/v1
+    key_env: E2E_UPSTREAM_KEY
+    models: [gpt-4o-mini, gpt-4o, claude-test, claude-forbidden, text-embedding-3-small]
+EOF
+
+export ALLOWED_MODELS="gpt-4o-mini,claude-test,text-embedding-3-small"
+key=$("$tmp/warden" apikey create --name e2e --models "$ALLOWED_MODELS" --tenant acme 2>"$tmp/apikey.log" | tail -n 1)
+[[ $key == wdn_* ]] || fail "apikey create did not print a key"
+
+echo "e2e: starting warden serve"
+E2E_UPSTREAM_KEY="$upstream_key" "$tmp/warden" serve --config "$tmp/warden.yaml" 2>"$tmp/serve.log" &
+pids+=($!)
+url=""
+for _ in $(seq 150); do
+	url=$(grep -o '"url":"http://[^"]*/v1"' "$tmp/serve.log" 2>/dev/null | head -n 1 | sed 's/"url":"\(.*\)\/v1"/\1/') || true
+	[[ -n $url ]] && break
+	kill -0 "${pids[1]}" 2>/dev/null || fail "warden serve exited"
+	sleep 0.1
+done
+[[ -n $url ]] || fail "warden serve did not report its address"
+curl -fsS "$url/healthz" >/dev/null || fail "gateway /healthz"
+
+echo "e2e: node --test test.mjs against $url"
+(cd "$here" && WARDEN_URL="$url" WARDEN_KEY="$key" STANDIN_RECORD="$tmp/upstream.jsonl" node --test --test-reporter=spec test.mjs) ||
+	fail "node tests"
+
+echo "e2e: checking what the upstream saw"
+[[ -s $tmp/upstream.jsonl ]] || fail "the upstream saw no request"
+raw=("$E2E_EMAIL" "$E2E_SSN" "$E2E_CARD" "${E2E_CARD// /}" "$E2E_AWS_KEY")
+for v in "${raw[@]}" "$key"; do
+	if grep -qF -- "$v" "$tmp/upstream.jsonl"; then
+		fail "the upstream saw a raw value or the caller's key"
+	fi
+done
+jq -e -s --arg k "$upstream_key" '
+	length > 0 and all(.[];
+		((.header.Authorization // []) | index("Bearer " + $k)) != null
+		or ((.header["X-Api-Key"] // []) | index($k)) != null)' \
+	"$tmp/upstream.jsonl" >/dev/null || fail "an upstream request lacked the configured upstream key"
+jq -e -s 'any(.[]; .path == "/v1/messages" and (.header["X-Api-Key"] // [] | length) == 1)' \
+	"$tmp/upstream.jsonl" >/dev/null || fail "anthropic requests did not carry x-api-key upstream"
+
+echo "e2e: checking the gateway log and data dir for raw values"
+[[ -d $WARDEN_DATA_DIR ]] || fail "no data dir"
+for v in "${raw[@]}"; do
+	if grep -qF -- "$v" "$tmp/serve.log"; then fail "a raw value is in the gateway log"; fi
+	if grep -rqaF -- "$v" "$WARDEN_DATA_DIR"; then fail "a raw value is in the data dir"; fi
+done
+for v in "$key" "$upstream_key"; do
+	if grep -qF -- "$v" "$tmp/serve.log"; then fail "a key is in the gateway log"; fi
+done
+if grep -rqaF -- "$key" "$WARDEN_DATA_DIR"; then fail "the caller's API key is stored in clear in the data dir"; fi
+n=$(grep -c '"msg":"request"' "$tmp/serve.log" || true)
+[[ $n -ge 10 ]] || fail "expected request log lines, found $n"
+
+ok=1
+echo "e2e: PASS ($n gateway requests, $(wc -l <"$tmp/upstream.jsonl") upstream requests)"
