@@ -12,8 +12,8 @@
 #   c. passthrough  loadgen → warden → stand-in, prompt with no findings
 #   d. streamed chat, time to first byte: direct vs through warden
 #
-# The gateway's audit log is not wired into `warden serve` yet, so no
-# scenario includes it.
+# Every request through warden is also written to the audit log (group
+# commit to SQLite) before its response is sent.
 #
 # Prints markdown tables. Knobs (environment): RATE (500 req/s), FRESH_RATE
 # (250 req/s), ROUNDS (3) of DURATION (3s measured per scenario and round,

@@ -114,9 +114,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			fmt.Sprintf("principal %q may not use model %q", p.Name, model))
 	}
 	upstreamModel := model
+	changed := false // whether the body sent upstream differs from the caller's
 	if a, ok := s.cfg.Aliases[model]; ok {
 		upstreamModel = a
 		obj["model"] = a
+		changed = true
 	}
 	stream, _ := obj["stream"].(bool)
 	ev.Stream = stream
@@ -204,14 +206,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			ev.Operators[string(c.Operator)] += c.N
 		}
 		sl.set(out)
+		changed = true
 	}
 	x.restore = dec.Restore
 	if x.restore {
 		x.revealer = s.revealer(p.Tenant)
 	}
-	upBody, err := json.Marshal(obj)
-	if err != nil {
-		return s.fail(w, kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the upstream request")
+	upBody := body
+	if changed {
+		if upBody, err = json.Marshal(obj); err != nil {
+			return s.fail(w, kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the upstream request")
+		}
 	}
 	ev.RequestBody = upBody
 
@@ -296,12 +301,15 @@ func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, 
 		// Never pass through what cannot be inspected.
 		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
 	}
-	if err := s.guardDoc(ctx, x, doc); err != nil {
+	n, err := s.guardDoc(ctx, x, doc)
+	if err != nil {
 		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
 	}
-	out, err := json.Marshal(doc)
-	if err != nil {
-		return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+	out := raw // nothing restored or masked: answer with the upstream's bytes
+	if n > 0 {
+		if out, err = json.Marshal(doc); err != nil {
+			return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+		}
 	}
 	s.adjustUsage(ctx, x, doc)
 	x.ev.ResponseBody = out
@@ -340,9 +348,10 @@ func (s *Server) record(ctx context.Context, x *exchange, status int) (int64, er
 }
 
 // guardDoc rewrites every content string of a response document: leaks
-// masked, tokens restored.
-func (s *Server) guardDoc(ctx context.Context, x *exchange, doc any) error {
+// masked, tokens restored. It returns how many strings changed.
+func (s *Server) guardDoc(ctx context.Context, x *exchange, doc any) (int, error) {
 	var firstErr error
+	changed := 0
 	walkStrings(doc, func(key string, parent map[string]any, v string, set func(string)) {
 		if firstErr != nil || structuralKey(key, parent) || v == "" {
 			return
@@ -354,9 +363,10 @@ func (s *Server) guardDoc(ctx context.Context, x *exchange, doc any) error {
 		}
 		if out != v {
 			set(out)
+			changed++
 		}
 	})
-	return firstErr
+	return changed, firstErr
 }
 
 // segment masks leaks in seg (values the model produced that were not

@@ -8,8 +8,10 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
@@ -19,6 +21,7 @@ import (
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/standin"
 	"github.com/wardenhq/warden/policy"
+	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
 )
 
@@ -316,5 +319,74 @@ func TestUnapprovedModelRefused(t *testing.T) {
 	_, err = c.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "llama-unvetted", Messages: msg})
 	if e := assertStatus(t, err, 403); !strings.Contains(e.Message, "not approved") {
 		t.Fatalf("message: %q", e.Message)
+	}
+}
+
+func TestRateLimit429WithRetryAfter(t *testing.T) {
+	up := httptest.NewServer(standin.New(standin.Options{}))
+	defer up.Close()
+	eng, _ := detect.New(detect.Config{})
+	pol, _ := policy.New(policy.Config{})
+	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
+	})
+	gw, err := gateway.New(gateway.Config{
+		Upstreams:             []*gateway.Upstream{{Name: "u", URL: up.URL + "/v1", Models: []string{"*"}}},
+		DefaultPrincipalLimit: ratelimit.Limit{Requests: 2, Per: time.Minute},
+	}, gateway.Deps{Auth: auth, Detector: eng, Policy: pol, Limiter: ratelimit.NewMemory(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	body := `{"model":"m","messages":[{"role":"user","content":"hi"}]}`
+	for i := 0; i < 3; i++ {
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := 200
+		if i == 2 {
+			want = 429
+		}
+		if resp.StatusCode != want {
+			t.Fatalf("request %d: status %d, want %d", i+1, resp.StatusCode, want)
+		}
+		if want == 429 {
+			if ra, _ := strconv.Atoi(resp.Header.Get("Retry-After")); ra < 1 || ra > 60 {
+				t.Fatalf("Retry-After = %q", resp.Header.Get("Retry-After"))
+			}
+		}
+	}
+}
+
+func TestMalformedUpstreamStreamEndsWithErrorEvent(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hello [[US_SSN:\"}}]}\n\n")
+		io.WriteString(w, "data: {not json at all, raw secret 457-55-5462\n\n")
+	}))
+	defer up.Close()
+	eng, _ := detect.New(detect.Config{})
+	pol, _ := policy.New(policy.Config{})
+	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
+	})
+	gw, _ := gateway.New(gateway.Config{Upstreams: []*gateway.Upstream{{Name: "u", URL: up.URL + "/v1", Models: []string{"*"}}}},
+		gateway.Deps{Auth: auth, Detector: eng, Policy: pol})
+	srv := httptest.NewServer(gw)
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(raw), "event: error") {
+		t.Fatalf("no error event:\n%s", raw)
+	}
+	if strings.Contains(string(raw), "457-55-5462") || strings.Contains(string(raw), "not json") {
+		t.Fatalf("raw upstream bytes passed through:\n%s", raw)
 	}
 }

@@ -236,7 +236,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 		if err := s.flushGuards(ctx, x, st, out); err != nil {
 			return err
 		}
-		if err := s.guardDoc(ctx, x, doc); err != nil {
+		if _, err := s.guardDoc(ctx, x, doc); err != nil {
 			return err
 		}
 		if obj != nil {
