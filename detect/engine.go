@@ -246,6 +246,18 @@ func (e *Engine) Scan(text string) []Finding {
 	return res
 }
 
+// AppendScan appends the findings in text to dst and returns the extended
+// slice: Scan without an allocation when dst has room.
+func (e *Engine) AppendScan(dst []Finding, text string) []Finding {
+	s := e.pool.Get().(*Scan)
+	s.reset(e, text)
+	e.run(s)
+	dst = append(dst, e.finish(s)...)
+	s.text = ""
+	e.pool.Put(s)
+	return dst
+}
+
 // ScanBytes is Scan for a byte slice; the findings' offsets index b.
 func (e *Engine) ScanBytes(b []byte) []Finding {
 	return e.Scan(bytesToString(b))

@@ -1,6 +1,8 @@
 package detect
 
 import (
+	"sync"
+
 	"github.com/nyaruka/phonenumbers"
 	"google.golang.org/protobuf/proto"
 )
@@ -9,7 +11,12 @@ import (
 // (github.com/nyaruka/phonenumbers, a Go port of Google's
 // libphonenumber). The scanner finds the candidate spans; the library
 // decides whether the digits can be a number of the country they claim.
-type phoneParser struct{}
+type phoneParser struct {
+	// possible caches IsPossibleNumber, which depends only on the country
+	// calling code, the national number's length and its leading zeros:
+	// key cc<<16 | len<<8 | zeros.
+	possible sync.Map // uint32 -> bool
+}
 
 func newPhoneParser() *phoneParser { return &phoneParser{} }
 
@@ -58,19 +65,25 @@ func (p *phoneParser) check(digits []byte, intl, wantValid bool) (possible, vali
 	if len(nsn) < 4 || len(nsn) > 14 {
 		return false, false
 	}
-	num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(uint64(atoi(nsn)))}
-	if nsn[0] == '0' {
-		zeros := int32(0)
-		for _, c := range nsn {
-			if c != '0' {
-				break
-			}
-			zeros++
+	zeros := int32(0)
+	for _, c := range nsn {
+		if c != '0' {
+			break
 		}
+		zeros++
+	}
+	key := uint32(cc)<<16 | uint32(len(nsn))<<8 | uint32(zeros)
+	if v, ok := p.possible.Load(key); ok && !wantValid {
+		return v.(bool), false
+	}
+	num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(uint64(atoi(nsn)))}
+	if zeros > 0 {
 		num.ItalianLeadingZero = proto.Bool(true)
 		num.NumberOfLeadingZeros = proto.Int32(zeros)
 	}
-	if !phonenumbers.IsPossibleNumber(num) {
+	ok := phonenumbers.IsPossibleNumber(num)
+	p.possible.Store(key, ok)
+	if !ok {
 		return false, false
 	}
 	if !wantValid {

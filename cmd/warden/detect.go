@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"sync"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/wardenhq/warden/detect"
 )
@@ -132,8 +133,8 @@ func displayName(name string) string {
 func detectLines(ctx context.Context, eng *detect.Engine, r io.Reader, w io.Writer, name string, o *detectOptions) (int, error) {
 	var mu sync.Mutex
 	total := 0
-	err := processLines(ctx, r, w, o.maxLine, nil, func(first int, lines [][]byte) ([]byte, error) {
-		out, n := formatBatch(eng, first, lines, name, o)
+	err := processLines(ctx, r, w, o.maxLine, nil, func(dst []byte, first int, lines [][]byte) ([]byte, error) {
+		out, n := formatBatch(dst, eng, first, lines, name, o)
 		mu.Lock()
 		total += n
 		mu.Unlock()
@@ -142,11 +143,11 @@ func detectLines(ctx context.Context, eng *detect.Engine, r io.Reader, w io.Writ
 	return total, err
 }
 
-func formatBatch(eng *detect.Engine, first int, lines [][]byte, name string, o *detectOptions) ([]byte, int) {
-	var out []byte
+func formatBatch(out []byte, eng *detect.Engine, first int, lines [][]byte, name string, o *detectOptions) ([]byte, int) {
 	n := 0
+	var fs []detect.Finding
 	for i, line := range lines {
-		fs := eng.ScanBytes(line)
+		fs = eng.AppendScan(fs[:0], bytesString(line))
 		n += len(fs)
 		if o.jsonl {
 			out = appendFindingsJSON(out, fs, line, o)
@@ -292,4 +293,13 @@ func detectJSONDoc(eng *detect.Engine, jsonO *detect.JSONOptions, r io.Reader, w
 	out = append(out, "]}\n"...)
 	_, err = w.Write(out)
 	return len(fs), err
+}
+
+// bytesString views b as a string for scanning, without copying; b must
+// not change while the string is used.
+func bytesString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 )
@@ -83,6 +84,17 @@ func usage(w io.Writer) {
 }
 
 func main() {
+	// WARDEN_CPUPROFILE=FILE writes a CPU profile of the command (for
+	// the benchmarks in bench/).
+	if p := os.Getenv("WARDEN_CPUPROFILE"); p != "" {
+		if f, err := os.Create(p); err == nil {
+			pprof.StartCPUProfile(f)
+			code := run(os.Args[1:])
+			pprof.StopCPUProfile()
+			f.Close()
+			os.Exit(code)
+		}
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

@@ -287,8 +287,8 @@ func (r *redactor) run(ctx context.Context, in io.Reader, out io.Writer, bar *pr
 	case "csv":
 		return r.csv(ctx, in, out, progress)
 	}
-	return processLines(ctx, in, out, r.o.maxLine, progress, func(first int, lines [][]byte) ([]byte, error) {
-		return r.lineBatch(ctx, first, lines)
+	return processLines(ctx, in, out, r.o.maxLine, progress, func(dst []byte, first int, lines [][]byte) ([]byte, error) {
+		return r.lineBatch(ctx, dst, first, lines)
 	})
 }
 
@@ -372,9 +372,8 @@ func (r *redactor) apply(ctx context.Context, items []pending) ([]string, error)
 	return out, nil
 }
 
-func (r *redactor) lineBatch(ctx context.Context, first int, lines [][]byte) ([]byte, error) {
+func (r *redactor) lineBatch(ctx context.Context, out []byte, first int, lines [][]byte) ([]byte, error) {
 	if r.o.format == "jsonl" {
-		var out []byte
 		for i, l := range lines {
 			res, err := r.jsonDoc(ctx, l)
 			if err != nil {
@@ -394,7 +393,6 @@ func (r *redactor) lineBatch(ctx context.Context, first int, lines [][]byte) ([]
 	if err != nil {
 		return nil, fmt.Errorf("lines %d-%d: %w", first, first+len(lines)-1, err)
 	}
-	var out []byte
 	for _, s := range res {
 		out = append(out, s...)
 		out = append(out, '\n')
