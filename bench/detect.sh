@@ -28,4 +28,4 @@ run() { # name, runs, command…
 echo "corpus: $bytes bytes ($out/corpus.txt); whole process, best of 3 runs (gitleaks: 1 run)"
 run warden 3 "$out/warden" detect --jsonl "$out/corpus.txt"
 run gitleaks 1 "$GITLEAKS" detect --no-git --no-banner --redact --exit-code 0 --source "$out/corpus.txt" --report-path /dev/null
-python3 -c "w=float(open('$out/warden.t').read()); g=float(open('$out/gitleaks.t').read()); print('warden is %.0fx faster than gitleaks on this input' % (g / w))"
+python3 -c "w=float(open('$out/warden.t').read()); g=float(open('$out/gitleaks.t').read()); print('throughput ratio warden/gitleaks: %.2f (gitleaks looks for secrets only; warden for every built-in type)' % (g / w))"
