@@ -176,9 +176,9 @@ func appendFindingsJSON(out []byte, fs []detect.Finding, src []byte, o *detectOp
 
 func appendFindingJSON(out []byte, f detect.Finding, src []byte, o *detectOptions) []byte {
 	out = append(out, `{"type":`...)
-	out = strconv.AppendQuote(out, f.Type)
+	out = appendJSONString(out, f.Type)
 	out = append(out, `,"category":`...)
-	out = strconv.AppendQuote(out, string(f.Category))
+	out = appendJSONString(out, string(f.Category))
 	out = append(out, `,"start":`...)
 	out = strconv.AppendInt(out, int64(f.Start), 10)
 	out = append(out, `,"end":`...)

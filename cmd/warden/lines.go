@@ -27,7 +27,7 @@ type lineBatch struct {
 // bounded by a few batches plus the longest line (at most maxLine).
 // progress, when non-nil, is told how many bytes were read.
 func processLines(ctx context.Context, r io.Reader, w io.Writer, maxLine int, progress func(n int64), fn batchFunc) error {
-	const batchBytes = 1 << 20
+	const batchBytes = 256 << 10
 	workers := runtime.GOMAXPROCS(0)
 	// Buffers go round: a batch's line arena and output buffer return to
 	// the pools once written, so steady state allocates nothing per batch.
@@ -40,7 +40,7 @@ func processLines(ctx context.Context, r io.Reader, w io.Writer, maxLine int, pr
 		go func() {
 			defer wg.Done()
 			for b := range work {
-				b.out, b.err = fn(outs.get(0), b.first, b.lines)
+				b.out, b.err = fn(outs.get(2*batchBytes), b.first, b.lines)
 				close(b.done)
 			}
 		}()
