@@ -104,7 +104,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	// secure_delete overwrites deleted rows, so forgotten values and
 	// shredded keys do not linger in free pages.
 	params := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+
-		"&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)", opt.BusyTimeoutMS)
+		"&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", opt.BusyTimeoutMS)
 	read, err := sql.Open("sqlite", path+params)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
