@@ -129,7 +129,20 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
-	pool, err := sql.Open("pgx", url)
+	// pgx caches prepared statements per connection, and PostgreSQL
+	// switches a cached statement to a generic plan after five runs, made
+	// with the statistics of that moment: a table that was empty then
+	// keeps being read by sequential scan as it grows. Custom plans cost
+	// a little planning and keep the indexes in use.
+	dsn := url
+	if !strings.Contains(dsn, "plan_cache_mode=") {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + "plan_cache_mode=force_custom_plan"
+	}
+	pool, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
@@ -138,7 +151,7 @@ func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err := pool.PingContext(ctx); err != nil {
 		pool.Close()
 		// pgx errors may echo the URL; it may hold a password.
-		return nil, fmt.Errorf("store: postgres: cannot connect: %s", redactURL(err.Error(), url))
+		return nil, fmt.Errorf("store: postgres: cannot connect: %s", redactURL(redactURL(err.Error(), dsn), url))
 	}
 	return &DB{engine: Postgres, read: pool, write: pool}, nil
 }
