@@ -21,7 +21,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/wardenhq/warden/detect"
@@ -99,7 +98,6 @@ type Server struct {
 	mu        sync.Mutex
 	deidents  map[string]*transform.Deidentifier
 	stateless *transform.StatelessTokens
-	inflight  atomic.Int64
 }
 
 // New validates cfg and builds a gateway.
@@ -197,8 +195,6 @@ func (s *Server) Handle(pattern string, h http.Handler) { s.mux.Handle(pattern, 
 
 // ServeHTTP serves one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.inflight.Add(1)
-	defer s.inflight.Add(-1)
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -333,21 +329,6 @@ func newRequestID() string {
 	var b [12]byte
 	rand.Read(b[:])
 	return hex.EncodeToString(b[:])
-}
-
-// Shutdown waits for in-flight requests (streams included) to finish or
-// ctx to end.
-func (s *Server) Shutdown(ctx context.Context) error {
-	t := time.NewTicker(50 * time.Millisecond)
-	defer t.Stop()
-	for s.inflight.Load() > 0 {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	return nil
 }
 
 // canonicalOps renders an operator map in a stable order, as a cache key.
