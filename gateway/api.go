@@ -659,54 +659,19 @@ func writeJSONStatus(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-// batchTokenizer is a Tokenizer that can issue many tokens in one call (the
-// vault: one transaction instead of one per value).
-type batchTokenizer interface {
-	TokenBatch(ctx context.Context, types, values []string) ([]string, error)
-}
-
-// preissue issues the tokens a request needs in one batch when the
-// tenant's tokenizer supports it, and returns a Tokenizer answering from
-// them; nil when there is nothing to batch.
+// preissue issues the tokens a request needs in one vault batch when the
+// tenant's tokenizer supports it; nil otherwise.
 func (s *Server) preissue(ctx context.Context, tenant string, d *transform.Deidentifier, slots []slot, apply [][]detect.Finding) (transform.Tokenizer, error) {
 	if s.deps.Tokens == nil {
 		return nil, nil
 	}
-	bt, ok := s.deps.Tokens.Tokenizer(tenant).(batchTokenizer)
+	bt, ok := s.deps.Tokens.Tokenizer(tenant).(transform.BatchTokenizer)
 	if !ok {
 		return nil, nil
 	}
-	type tv struct{ typ, value string }
-	seen := map[tv]bool{}
-	var types, values []string
-	for i, fs := range apply {
-		for _, f := range fs {
-			if d.Operator(f.Type, f.Category) != transform.Tokenize {
-				continue
-			}
-			k := tv{f.Type, slots[i].value[f.Start:f.End]}
-			if !seen[k] {
-				seen[k] = true
-				types = append(types, k.typ)
-				values = append(values, k.value)
-			}
-		}
+	texts := make([]string, len(slots))
+	for i := range slots {
+		texts[i] = slots[i].value
 	}
-	if len(values) < 2 {
-		return nil, nil
-	}
-	toks, err := bt.TokenBatch(ctx, types, values)
-	if err != nil {
-		return nil, err
-	}
-	issued := make(map[tv]string, len(toks))
-	for i, t := range toks {
-		issued[tv{types[i], values[i]}] = t
-	}
-	return transform.TokenizerFunc(func(ctx context.Context, typ, value string) (string, error) {
-		if t, ok := issued[tv{typ, value}]; ok {
-			return t, nil
-		}
-		return "", errors.New("gateway: token was not issued in the request's batch")
-	}), nil
+	return d.Preissue(ctx, bt, texts, apply)
 }

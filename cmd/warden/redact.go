@@ -172,7 +172,7 @@ type redactor struct {
 	eng    *detect.Engine
 	jsonO  *detect.JSONOptions
 	d      *transform.Deidentifier
-	batch  func(ctx context.Context, types, values []string) ([]string, error) // vault TokenBatch, or nil
+	batch  transform.BatchTokenizer // the tenant's vault, or nil
 	mu     sync.Mutex
 	counts map[string]map[transform.Operator]int
 	values int
@@ -206,7 +206,7 @@ func newRedactor(ctx context.Context, cfg *Config, c *cli, o *redactOptions) (*r
 		closeAll = func() { closeVault() }
 		t := v.Tenant(o.tenant)
 		tc.Tokenizer = t
-		r.batch = t.TokenBatch
+		r.batch = t
 	}
 	d, err := transform.NewDeidentifier(tc)
 	if err != nil {
@@ -298,52 +298,19 @@ type pending struct {
 	findings []detect.Finding
 }
 
-// tokenizer pre-issues the tokens of a batch in one vault transaction and
-// then answers Deidentifier's per-value calls from memory.
-func (r *redactor) tokenizer(ctx context.Context, items []pending) (transform.Tokenizer, error) {
-	if r.batch == nil {
-		return nil, nil
-	}
-	var types, values []string
-	seen := map[[2]string]bool{}
-	for _, it := range items {
-		for _, f := range it.findings {
-			if r.d.Operator(f.Type, f.Category) != transform.Tokenize {
-				continue
-			}
-			k := [2]string{f.Type, it.text[f.Start:f.End]}
-			if !seen[k] {
-				seen[k] = true
-				types = append(types, k[0])
-				values = append(values, k[1])
-			}
+func (r *redactor) apply(ctx context.Context, items []pending) ([]string, error) {
+	d := r.d
+	if r.batch != nil {
+		// Issue the batch's tokens in one vault transaction.
+		texts := make([]string, len(items))
+		fs := make([][]detect.Finding, len(items))
+		for i, it := range items {
+			texts[i], fs[i] = it.text, it.findings
 		}
-	}
-	toks := map[[2]string]string{}
-	if len(values) > 0 {
-		out, err := r.batch(ctx, types, values)
+		tok, err := d.Preissue(ctx, r.batch, texts, fs)
 		if err != nil {
 			return nil, err
 		}
-		for i := range out {
-			toks[[2]string{types[i], values[i]}] = out[i]
-		}
-	}
-	return transform.TokenizerFunc(func(_ context.Context, typ, value string) (string, error) {
-		if t, ok := toks[[2]string{typ, value}]; ok {
-			return t, nil
-		}
-		return "", errors.New("token was not issued for this batch")
-	}), nil
-}
-
-func (r *redactor) apply(ctx context.Context, items []pending) ([]string, error) {
-	d := r.d
-	tok, err := r.tokenizer(ctx, items)
-	if err != nil {
-		return nil, err
-	}
-	if tok != nil {
 		d = d.WithTokenizer(tok)
 	}
 	out := make([]string, len(items))
