@@ -315,18 +315,7 @@ func (v *Vault) insert(ctx context.Context, tx *sql.Tx, tk *tenantKeys, items []
 		if err != nil {
 			return fmt.Errorf("vault: store tokens: %w", err)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var id []byte
-			if err := rows.Scan(&id); err != nil {
-				return fmt.Errorf("vault: store tokens: %w", err)
-			}
-			inserted[string(id)] = true
-		}
-		if err := rows.Err(); err != nil {
-			return fmt.Errorf("vault: store tokens: %w", err)
-		}
-		return nil
+		return collectInserted(rows, inserted)
 	}
 	if v.db.Engine() == store.Postgres {
 		return inserted, v.insertPG(ctx, tx, tk, items, now, inserted)
@@ -407,6 +396,11 @@ func (v *Vault) insertPG(ctx context.Context, tx *sql.Tx, tk *tenantKeys, items 
 	if err != nil {
 		return fmt.Errorf("vault: store tokens: %w", err)
 	}
+	return collectInserted(rows, inserted)
+}
+
+// collectInserted records the ids an INSERT … RETURNING id stored.
+func collectInserted(rows *sql.Rows, inserted map[string]bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var id []byte
