@@ -42,54 +42,11 @@ func checkBase62CRC(tok, b string, sc float64) float64 {
 	return checksumFailScore
 }
 
-// bech32Charset maps 5-bit values to characters (BIP-173).
-const bech32Charset = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
-
-// bech32Polymod is the BCH checksum of BIP-173.
-func bech32Polymod(values []byte) uint32 {
-	gen := [5]uint32{0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3}
-	chk := uint32(1)
-	for _, v := range values {
-		top := chk >> 25
-		chk = (chk&0x1ffffff)<<5 ^ uint32(v)
-		for i := 0; i < 5; i++ {
-			if (top>>uint(i))&1 == 1 {
-				chk ^= gen[i]
-			}
-		}
-	}
-	return chk
-}
-
-// validBech32 checks a Bech32 string "hrp1data" (one case throughout)
-// against its BIP-173 checksum (constant 1, as age uses).
-func validBech32(s string) bool {
-	sep := strings.LastIndexByte(s, '1')
-	if sep < 1 || sep+7 > len(s) || len(s) > 200 {
-		return false
-	}
-	var buf [256]byte
-	vals := buf[:0]
-	hrp := s[:sep]
-	for i := 0; i < len(hrp); i++ {
-		vals = append(vals, lower[hrp[i]]>>5)
-	}
-	vals = append(vals, 0)
-	for i := 0; i < len(hrp); i++ {
-		vals = append(vals, lower[hrp[i]]&31)
-	}
-	for i := sep + 1; i < len(s); i++ {
-		k := strings.IndexByte(bech32Charset, lower[s[i]])
-		if k < 0 {
-			return false
-		}
-		vals = append(vals, byte(k))
-	}
-	return bech32Polymod(vals) == 1
-}
-
+// checkAgeKey verifies an age secret key's Bech32 checksum (BIP-173,
+// constant 1) with the decoder crypto.go uses for segwit addresses. Age
+// keys are rare, so the 256-byte lookup table is built per check.
 func checkAgeKey(tok, b string, sc float64) float64 {
-	if validBech32(tok) {
+	if _, spec := bech32Verify(tok, newBech32Values()); spec == bech32Const {
 		return sc
 	}
 	return checksumFailScore

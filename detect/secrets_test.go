@@ -177,8 +177,10 @@ func TestValidBech32(t *testing.T) {
 		{"pzry9x0s0muk", false},
 		{"1pzry9x0s0muk", false},
 	} {
-		if got := validBech32(c.s); got != c.ok {
-			t.Errorf("validBech32(%q) = %v, want %v", c.s, got, c.ok)
+		// checkAgeKey's test: bech32Verify with the BIP-173 constant.
+		_, spec := bech32Verify(c.s, newBech32Values())
+		if got := spec == bech32Const; got != c.ok {
+			t.Errorf("bech32 %q valid = %v, want %v", c.s, got, c.ok)
 		}
 	}
 }
