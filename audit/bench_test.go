@@ -120,6 +120,11 @@ func buildLog(tb testing.TB, db *store.DB, n int) string {
 	ctx := context.Background()
 	key := tenantKey(make([]byte, 32), "acme")
 	cache := newHashCache(1 << 16)
+	st, err := prepareAppend(ctx, db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer st.close()
 	const batch = 8192
 	entries := make([][]byte, 0, batch)
 	now := time.Now()
@@ -132,7 +137,7 @@ func buildLog(tb testing.TB, db *store.DB, n int) string {
 			}
 			entries = append(entries, e)
 		}
-		base, hashes, err := appendEntries(ctx, db, cache, entries, now.Unix())
+		base, hashes, err := appendEntries(ctx, db, st, cache, entries, now.Unix())
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -190,9 +195,14 @@ func BenchmarkAppendBatch(b *testing.B) {
 				entries[i], _ = requestEntryOf(benchEvent(i), time.Now(), key)
 			}
 			cache := newHashCache(1 << 16)
+			st, err := prepareAppend(context.Background(), db)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.close()
 			b.ResetTimer()
 			for b.Loop() {
-				base, hs, err := appendEntries(context.Background(), db, cache, entries, 0)
+				base, hs, err := appendEntries(context.Background(), db, st, cache, entries, 0)
 				if err != nil {
 					b.Fatal(err)
 				}

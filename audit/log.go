@@ -5,12 +5,15 @@
 //
 // It sits at the end of the request path: the gateway hands each
 // request's [gateway.Event] to [Log.Record], which returns the entry's
-// index once the entry is durably stored. Appends are group-committed: a
-// background committer takes entries from a bounded queue and writes a
-// batch in one transaction, sequenced by the database, so several
-// gateway processes on one PostgreSQL end in one log. When the queue is
-// full or the store fails, Record returns an error and the gateway fails
-// closed.
+// index once the entry is durably stored. Appends are group-committed:
+// entries wait in a bounded queue and are written a batch per
+// transaction, sequenced by the database, so several gateway processes
+// on one PostgreSQL end in one log. The caller that finds no commit
+// running commits the batch itself (its entry is first), so an append on
+// a quiet log costs no hand-off to another goroutine; entries that
+// arrive meanwhile are committed by a background goroutine. When the
+// queue is full or the store fails, Record returns an error and the
+// gateway fails closed.
 //
 // Anyone holding the verifier key can check the log with
 // golang.org/x/mod/sumdb/tlog and note alone: fetch /audit/checkpoint,
@@ -76,11 +79,18 @@ type Log struct {
 	sec   *secrets
 	cache *hashCache
 
-	mu     sync.RWMutex // guards closed against sends on queue
-	closed bool
-	queue  chan *pending
-	quit   chan struct{}
-	wg     sync.WaitGroup
+	// qmu guards the queue and the committer state; idle is signalled
+	// when a committer finds the queue empty and stops.
+	qmu     sync.Mutex
+	idle    sync.Cond
+	closed  bool
+	queue   []*pending // entries waiting for a commit
+	leading bool       // a goroutine is committing batches
+	batch   []*pending // the committer's batch (owned by whoever leads)
+	stmts   *appendStmts
+
+	quit chan struct{} // stops the checkpoint publisher
+	wg   sync.WaitGroup
 
 	tkMu       sync.Mutex
 	tenantKeys map[string][]byte
@@ -125,17 +135,20 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
+	stmts, err := prepareAppend(ctx, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
 	l := &Log{
 		cfg: cfg, db: cfg.Store, sec: sec, cache: newHashCache(1 << 16),
-		queue: make(chan *pending, cfg.QueueSize), quit: make(chan struct{}),
+		quit: make(chan struct{}), stmts: stmts,
 		tenantKeys: map[string][]byte{},
 	}
+	l.idle.L = &l.qmu
 	l.published.Store(-1) // none yet: even an empty tree gets one
 	if cp, err := latestCheckpoint(ctx, l.db); err == nil {
 		l.published.Store(cp.Size)
 	}
-	l.wg.Add(1)
-	go l.commitLoop()
 	if cfg.CheckpointInterval > 0 {
 		l.wg.Add(1)
 		go l.publishLoop()
@@ -198,20 +211,27 @@ func (l *Log) append(ctx context.Context, entry []byte) (int64, error) {
 		p = &pending{done: make(chan error, 1)}
 	}
 	p.entry, p.idx = entry, -1
-	l.mu.RLock()
+	l.qmu.Lock()
 	if l.closed {
-		l.mu.RUnlock()
+		l.qmu.Unlock()
 		l.pool.Put(p)
 		return -1, ErrClosed
 	}
-	select {
-	case l.queue <- p:
-	default:
-		l.mu.RUnlock()
+	if len(l.queue) >= l.cfg.QueueSize {
+		l.qmu.Unlock()
 		l.pool.Put(p)
 		return -1, ErrQueueFull
 	}
-	l.mu.RUnlock()
+	l.queue = append(l.queue, p)
+	lead := !l.leading
+	l.leading = true
+	l.qmu.Unlock()
+	if lead {
+		// Nobody is committing, so the queue held nothing before p:
+		// commit p's batch here and hand any later arrivals to a
+		// background committer.
+		l.commitQueued(1)
+	}
 	select {
 	case err := <-p.done:
 		idx := p.idx
@@ -227,56 +247,58 @@ func (l *Log) append(ctx context.Context, entry []byte) (int64, error) {
 	}
 }
 
+// commitQueued commits queued entries, up to MaxBatch per transaction,
+// until the queue is empty; the caller must have set l.leading. After
+// rounds batches (0: no limit) it hands the rest to a new goroutine, so
+// a request's goroutine never commits for long on behalf of others.
+func (l *Log) commitQueued(rounds int) {
+	for i := 0; ; i++ {
+		l.qmu.Lock()
+		if len(l.queue) == 0 {
+			l.leading = false
+			l.idle.Broadcast()
+			l.qmu.Unlock()
+			return
+		}
+		if rounds > 0 && i == rounds {
+			l.qmu.Unlock()
+			go l.commitQueued(0)
+			return
+		}
+		n := min(len(l.queue), l.cfg.MaxBatch)
+		batch := append(l.batch[:0], l.queue[:n]...)
+		rest := copy(l.queue, l.queue[n:])
+		clear(l.queue[rest:])
+		l.queue = l.queue[:rest]
+		l.batch = nil
+		l.qmu.Unlock()
+		l.commit(batch)
+		clear(batch)
+		l.qmu.Lock()
+		l.batch = batch[:0]
+		l.qmu.Unlock()
+	}
+}
+
 // Close commits what is queued, publishes a final checkpoint and stops
 // the background work. It does not close the store.
 func (l *Log) Close() error {
-	l.mu.Lock()
+	l.qmu.Lock()
 	if l.closed {
-		l.mu.Unlock()
+		l.qmu.Unlock()
 		return nil
 	}
 	l.closed = true
-	l.mu.Unlock()
+	for l.leading {
+		l.idle.Wait()
+	}
+	l.qmu.Unlock()
 	close(l.quit)
 	l.wg.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.CommitTimeout)
 	defer cancel()
 	_, err := l.Publish(ctx)
-	return err
-}
-
-func (l *Log) commitLoop() {
-	defer l.wg.Done()
-	batch := make([]*pending, 0, l.cfg.MaxBatch)
-	for {
-		select {
-		case p := <-l.queue:
-			batch = append(batch[:0], p)
-			batch = l.drain(batch)
-			l.commit(batch)
-		case <-l.quit:
-			for {
-				batch = l.drain(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				l.commit(batch)
-			}
-		}
-	}
-}
-
-// drain adds queued entries to batch without blocking, up to MaxBatch.
-func (l *Log) drain(batch []*pending) []*pending {
-	for len(batch) < l.cfg.MaxBatch {
-		select {
-		case p := <-l.queue:
-			batch = append(batch, p)
-		default:
-			return batch
-		}
-	}
-	return batch
+	return errors.Join(err, l.stmts.close())
 }
 
 // commit appends batch in one transaction and acknowledges each entry.
@@ -287,7 +309,7 @@ func (l *Log) commit(batch []*pending) {
 	for i, p := range batch {
 		entries[i] = p.entry
 	}
-	base, hashes, err := appendEntries(ctx, l.db, l.cache, entries, l.cfg.Now().Unix())
+	base, hashes, err := appendEntries(ctx, l.db, l.stmts, l.cache, entries, l.cfg.Now().Unix())
 	if err == nil {
 		for i, hs := range hashes {
 			l.cache.put(base+int64(i), hs)
@@ -301,20 +323,61 @@ func (l *Log) commit(batch []*pending) {
 	}
 }
 
-// insertChunk bounds the rows of one INSERT (4 parameters each; SQLite
-// allows 32766 parameters per statement).
+// insertChunk bounds the rows of one multi-row INSERT (4 parameters
+// each; SQLite allows 32766 parameters per statement).
 const insertChunk = 1000
+
+// Statements of an append.
+const (
+	sqlLockSize    = "SELECT size FROM audit_state WHERE id = 1"
+	sqlInsertEntry = "INSERT INTO audit_entries (idx, entry, hashes, created_at) VALUES ($1, $2, $3, $4)"
+	sqlUpdateSize  = "UPDATE audit_state SET size = $1 WHERE id = 1"
+)
+
+// appendStmts are the statements of an append, prepared once on the
+// store's write pool and bound to each transaction: SQLite would
+// otherwise parse every statement on every commit, which was a third of
+// a small commit's cost.
+type appendStmts struct {
+	lock, insert, update *sql.Stmt
+}
+
+func prepareAppend(ctx context.Context, db *store.DB) (*appendStmts, error) {
+	lock := sqlLockSize
+	if db.Engine() == store.Postgres {
+		lock += " FOR UPDATE"
+	}
+	var s appendStmts
+	for _, q := range []struct {
+		dst   **sql.Stmt
+		query string
+	}{{&s.lock, lock}, {&s.insert, sqlInsertEntry}, {&s.update, sqlUpdateSize}} {
+		st, err := db.PrepareWrite(ctx, q.query)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("audit: prepare append: %w", err)
+		}
+		*q.dst = st
+	}
+	return &s, nil
+}
+
+func (s *appendStmts) close() error {
+	var errs []error
+	for _, st := range []*sql.Stmt{s.lock, s.insert, s.update} {
+		if st != nil {
+			errs = append(errs, st.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
 
 // appendEntries appends entries at the end of the log in one transaction,
 // locking the sequencer row so appends of every process are ordered. It
 // returns the first entry's index and each entry's stored hashes.
-func appendEntries(ctx context.Context, db *store.DB, cache *hashCache, entries [][]byte, now int64) (base int64, hashes [][]byte, err error) {
-	lock := "SELECT size FROM audit_state WHERE id = 1"
-	if db.Engine() == store.Postgres {
-		lock += " FOR UPDATE"
-	}
+func appendEntries(ctx context.Context, db *store.DB, st *appendStmts, cache *hashCache, entries [][]byte, now int64) (base int64, hashes [][]byte, err error) {
 	err = db.Write(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, lock).Scan(&base); err != nil {
+		if err := tx.StmtContext(ctx, st.lock).QueryRowContext(ctx).Scan(&base); err != nil {
 			return fmt.Errorf("audit: read log size: %w", err)
 		}
 		r := &hashReader{ctx: ctx, db: db, q: tx, cache: cache, base: base, pending: make([][]byte, 0, len(entries))}
@@ -325,25 +388,10 @@ func appendEntries(ctx context.Context, db *store.DB, cache *hashCache, entries 
 			}
 			r.pending = append(r.pending, joinHashes(hs))
 		}
-		for off := 0; off < len(entries); off += insertChunk {
-			n := min(insertChunk, len(entries)-off)
-			args := make([]any, 0, 4*n)
-			var q []byte
-			q = append(q, "INSERT INTO audit_entries (idx, entry, hashes, created_at) VALUES "...)
-			for i := range n {
-				if i > 0 {
-					q = append(q, ", "...)
-				}
-				q = append(q, '(')
-				q = append(q, db.Params(len(args)+1, 4)...)
-				q = append(q, ')')
-				args = append(args, base+int64(off+i), entries[off+i], r.pending[off+i], now)
-			}
-			if _, err := tx.ExecContext(ctx, string(q), args...); err != nil {
-				return fmt.Errorf("audit: insert entries: %w", err)
-			}
+		if err := insertEntries(ctx, db, tx, st, base, entries, r.pending, now); err != nil {
+			return fmt.Errorf("audit: insert entries: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE audit_state SET size = $1 WHERE id = 1", base+int64(len(entries))); err != nil {
+		if _, err := tx.StmtContext(ctx, st.update).ExecContext(ctx, base+int64(len(entries))); err != nil {
 			return fmt.Errorf("audit: update log size: %w", err)
 		}
 		hashes = r.pending
@@ -353,6 +401,40 @@ func appendEntries(ctx context.Context, db *store.DB, cache *hashCache, entries 
 		return -1, nil, err
 	}
 	return base, hashes, nil
+}
+
+// insertEntries writes the rows of entries from index base. SQLite runs
+// in process, so the prepared one-row statement per entry is cheapest;
+// PostgreSQL gets multi-row statements, one round trip per chunk.
+func insertEntries(ctx context.Context, db *store.DB, tx *sql.Tx, st *appendStmts, base int64, entries, hashes [][]byte, now int64) error {
+	if db.Engine() == store.SQLite || len(entries) == 1 {
+		ins := tx.StmtContext(ctx, st.insert)
+		for i, e := range entries {
+			if _, err := ins.ExecContext(ctx, base+int64(i), e, hashes[i], now); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for off := 0; off < len(entries); off += insertChunk {
+		n := min(insertChunk, len(entries)-off)
+		args := make([]any, 0, 4*n)
+		var q []byte
+		q = append(q, "INSERT INTO audit_entries (idx, entry, hashes, created_at) VALUES "...)
+		for i := range n {
+			if i > 0 {
+				q = append(q, ", "...)
+			}
+			q = append(q, '(')
+			q = append(q, db.Params(len(args)+1, 4)...)
+			q = append(q, ')')
+			args = append(args, base+int64(off+i), entries[off+i], hashes[off+i], now)
+		}
+		if _, err := tx.ExecContext(ctx, string(q), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Size reports the number of committed entries.

@@ -207,6 +207,20 @@ func (db *DB) writeOnce(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	return nil
 }
 
+// PrepareWrite prepares query on the write pool, once, for statements
+// run in many Write transactions: bind it with tx.StmtContext. On
+// SQLite this saves parsing the statement on every run (the driver has
+// no statement cache); PostgreSQL's driver caches statements anyway.
+// Call it outside Write (SQLite has one writer connection). The caller
+// closes the statement.
+func (db *DB) PrepareWrite(ctx context.Context, query string) (*sql.Stmt, error) {
+	st, err := db.write.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
+	return st, nil
+}
+
 // Compact asks the engine to drop copies of deleted rows it still holds:
 // on SQLite it checkpoints and truncates the write-ahead log (deleted
 // rows are already overwritten by secure_delete); on PostgreSQL it is a
