@@ -403,11 +403,12 @@ func appendEntries(ctx context.Context, db *store.DB, st *appendStmts, cache *ha
 	return base, hashes, nil
 }
 
-// insertEntries writes the rows of entries from index base. SQLite runs
-// in process, so the prepared one-row statement per entry is cheapest;
-// PostgreSQL gets multi-row statements, one round trip per chunk.
+// insertEntries writes the rows of entries from index base: a few rows
+// (the usual batch on a quiet log) with the prepared one-row statement,
+// more in multi-row statements, which cost one parse but one round trip
+// (PostgreSQL) or one statement run (SQLite) per chunk.
 func insertEntries(ctx context.Context, db *store.DB, tx *sql.Tx, st *appendStmts, base int64, entries, hashes [][]byte, now int64) error {
-	if db.Engine() == store.SQLite || len(entries) == 1 {
+	if len(entries) <= 4 {
 		ins := tx.StmtContext(ctx, st.insert)
 		for i, e := range entries {
 			if _, err := ins.ExecContext(ctx, base+int64(i), e, hashes[i], now); err != nil {
