@@ -253,6 +253,11 @@ type JSONFinding struct {
 type JSONValue struct {
 	// Path names the value ($.messages[2].content).
 	Path string
+	// Key is the key of the innermost object member holding the value
+	// ("content" above; for an array element, the array's key), or "" at
+	// the top level. Set by WalkJSON only; valid until the callback
+	// returns, like Value.
+	Key string
 	// Value is the decoded string, or the literal text of a number. It
 	// shares memory with the document and internal buffers: it is valid
 	// only until the callback returns (strings.Clone it to keep it).

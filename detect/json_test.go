@@ -962,3 +962,28 @@ func TestJSONOptionsConcurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestWalkJSONKeys(t *testing.T) {
+	doc := `{"a":{"b":["x",{"c":"y"}],"d":"z"},"e":1,"f\u0067":"w"}`
+	var got []string
+	_, err := WalkJSON([]byte(doc), nil, func(v JSONValue) (string, bool, error) {
+		got = append(got, v.Key+"="+v.Value)
+		return "", false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "b=x c=y d=z e=1 fg=w"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("keys %q, want %q", s, want)
+	}
+	_, err = WalkJSON([]byte(`["top"]`), nil, func(v JSONValue) (string, bool, error) {
+		if v.Key != "" {
+			t.Errorf("top-level array element has key %q", v.Key)
+		}
+		return "", false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -447,7 +447,9 @@ func (w *jsonWalker) visit(start, end int, flags uint8, number bool) error {
 		val = bytesToString(w.scratch)
 	}
 	if w.mode == walkVisit {
-		repl, changed, err := w.walkFn(JSONValue{Path: w.path(), Value: val, Number: number, Start: start, End: end})
+		path := w.path()
+		key := bytesToString(w.nearestKey()) // after path(): both use keyBuf
+		repl, changed, err := w.walkFn(JSONValue{Path: path, Key: key, Value: val, Number: number, Start: start, End: end})
 		if err != nil {
 			return err
 		}
