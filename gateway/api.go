@@ -100,11 +100,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		}
 		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "bad_body", "could not read the request body")
 	}
-	obj, err := decodeObject(body, s.cfg.MaxJSONDepth)
-	if err != nil {
-		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "invalid_json", err.Error())
+	// The fast path (fastpath.go) leaves obj nil: nothing to rewrite.
+	var obj map[string]any
+	model, stream, fast := s.scanRequest(body)
+	if !fast {
+		if obj, err = decodeObject(body, s.cfg.MaxJSONDepth); err != nil {
+			return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "invalid_json", err.Error())
+		}
+		model, _ = obj["model"].(string)
+		stream, _ = obj["stream"].(bool)
 	}
-	model, _ := obj["model"].(string)
 	if model == "" {
 		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "missing_model", "the request names no model")
 	}
@@ -120,7 +125,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		obj["model"] = a
 		changed = true
 	}
-	stream, _ := obj["stream"].(bool)
 	ev.Stream = stream
 
 	estimate := len(body)/4 + 1
@@ -294,24 +298,28 @@ func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, 
 	if int64(len(raw)) > s.cfg.MaxResponseBytes {
 		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_too_large", "upstream response larger than max_response_bytes")
 	}
-	var doc any
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&doc); err != nil {
-		// Never pass through what cannot be inspected.
-		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
-	}
-	n, err := s.guardDoc(ctx, x, doc)
-	if err != nil {
-		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
-	}
 	out := raw // nothing restored or masked: answer with the upstream's bytes
-	if n > 0 {
-		if out, err = json.Marshal(doc); err != nil {
-			return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+	u, clean := s.cleanResponse(raw)
+	if !clean {
+		var doc any
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&doc); err != nil {
+			// Never pass through what cannot be inspected.
+			return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
 		}
+		n, err := s.guardDoc(ctx, x, doc)
+		if err != nil {
+			return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
+		}
+		if n > 0 {
+			if out, err = json.Marshal(doc); err != nil {
+				return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+			}
+		}
+		u = usageOf(doc)
 	}
-	s.adjustUsage(ctx, x, doc)
+	s.adjustUsage(ctx, x, u)
 	x.ev.ResponseBody = out
 	x.ev.Restored, x.ev.Leaks = x.restored, x.leaks
 	if idx, err := s.record(ctx, x, resp.StatusCode); err != nil {
@@ -426,10 +434,19 @@ func overlapsToken(f detect.Finding, toks []transform.TokenRef) bool {
 
 // adjustUsage corrects the rate limiter's token estimate with the usage
 // the upstream reported.
-func (s *Server) adjustUsage(ctx context.Context, x *exchange, doc any) {
+func (s *Server) adjustUsage(ctx context.Context, x *exchange, u usage) {
 	if s.deps.Limiter == nil {
 		return
 	}
+	if total := u.tokens(); total != 0 {
+		s.adjustLimits(ctx, x.p.Name, x.ev.Model, total-x.estimate)
+	}
+}
+
+// usageOf reads the usage object of a response document ($.usage or
+// $.response.usage).
+func usageOf(doc any) usage {
+	var out usage
 	m, _ := doc.(map[string]any)
 	u, _ := m["usage"].(map[string]any)
 	if u == nil {
@@ -437,20 +454,10 @@ func (s *Server) adjustUsage(ctx context.Context, x *exchange, doc any) {
 			u, _ = resp["usage"].(map[string]any)
 		}
 	}
-	if u == nil {
-		return
+	for k, v := range u {
+		out.set(k, intOf(v))
 	}
-	total := 0
-	for _, k := range []string{"total_tokens"} {
-		total += intOf(u[k])
-	}
-	if total == 0 {
-		total = intOf(u["input_tokens"]) + intOf(u["output_tokens"]) + intOf(u["prompt_tokens"]) + intOf(u["completion_tokens"])
-	}
-	if total == 0 {
-		return
-	}
-	s.adjustLimits(ctx, x.p.Name, x.ev.Model, total-x.estimate)
+	return out
 }
 
 func intOf(v any) int {

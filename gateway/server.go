@@ -98,6 +98,10 @@ type Server struct {
 	mu        sync.Mutex
 	deidents  map[string]*transform.Deidentifier
 	stateless *transform.StatelessTokens
+
+	// reqWalk and respWalk are the walker options of the fast path
+	// (fastpath.go).
+	reqWalk, respWalk *detect.JSONOptions
 }
 
 // New validates cfg and builds a gateway.
@@ -160,6 +164,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			IdleConnTimeout:     90 * time.Second,
 			ForceAttemptHTTP2:   true,
 		}},
+	}
+	if s.reqWalk, err = fastWalk(cfg.MaxJSONDepth, cfg.MaxBodyBytes, false); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
+	}
+	if s.respWalk, err = fastWalk(detect.DefaultJSONMaxDepth, cfg.MaxResponseBytes, true); err != nil {
+		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if deps.Tokens == nil && !cfg.Key.IsZero() {
 		st, err := transform.NewStatelessTokens(cfg.Key)

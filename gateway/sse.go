@@ -240,7 +240,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 			return err
 		}
 		if obj != nil {
-			s.adjustUsage(ctx, x, obj)
+			s.adjustUsage(ctx, x, usageOf(obj))
 		}
 		b, err := json.Marshal(doc)
 		if err != nil {
