@@ -231,8 +231,8 @@ func TestVerifyDetectsTampering(t *testing.T) {
 		{"swap entries only", []string{
 			"UPDATE audit_entries SET entry = (SELECT entry FROM audit_entries WHERE idx = 201) WHERE idx = 200",
 		}, 200},
-		{"truncate tail", []string{"DELETE FROM audit_entries WHERE idx >= 250", "UPDATE audit_state SET size = 250"}, 250},
-		{"truncate tail and its checkpoints", []string{"DELETE FROM audit_entries WHERE idx >= 250", "UPDATE audit_state SET size = 250", "DELETE FROM audit_checkpoints WHERE size > 250"}, -2},
+		{"truncate tail", []string{"DELETE FROM audit_entries WHERE idx >= 250"}, 250},
+		{"truncate tail and its checkpoints", []string{"DELETE FROM audit_entries WHERE idx >= 250", "DELETE FROM audit_checkpoints WHERE size > 250"}, -2},
 		{"forge checkpoint", []string{"UPDATE audit_checkpoints SET note = CAST(replace(CAST(note AS TEXT), char(10) || '300' || char(10), char(10) || '299' || char(10)) AS BLOB) WHERE size = 300"}, 260},
 		{"copy stored hashes", []string{"UPDATE audit_entries SET hashes = (SELECT hashes FROM audit_entries WHERE idx = 4) WHERE idx = 6"}, 6},
 	}

@@ -327,31 +327,39 @@ func (l *Log) commit(batch []*pending) {
 // each; SQLite allows 32766 parameters per statement).
 const insertChunk = 1000
 
-// Statements of an append.
+// Statements of an append. On PostgreSQL the audit_state row is the
+// sequencer, locked by every append; on SQLite, where a write
+// transaction already excludes other writers, the next index is read
+// from the entries (migration 0021) and nothing else is written.
 const (
-	sqlLockSize    = "SELECT size FROM audit_state WHERE id = 1"
-	sqlInsertEntry = "INSERT INTO audit_entries (idx, entry, hashes, created_at) VALUES ($1, $2, $3, $4)"
+	sqlLockSize    = "SELECT size FROM audit_state WHERE id = 1 FOR UPDATE"
 	sqlUpdateSize  = "UPDATE audit_state SET size = $1 WHERE id = 1"
+	sqlReadSize    = "SELECT size FROM audit_state WHERE id = 1"
+	sqliteSize     = "SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries"
+	sqlInsertEntry = "INSERT INTO audit_entries (idx, entry, hashes, created_at) VALUES ($1, $2, $3, $4)"
 )
 
 // appendStmts are the statements of an append, prepared once on the
 // store's write pool and bound to each transaction: SQLite would
 // otherwise parse every statement on every commit, which was a third of
-// a small commit's cost.
+// a small commit's cost. update is nil on SQLite.
 type appendStmts struct {
 	lock, insert, update *sql.Stmt
 }
 
 func prepareAppend(ctx context.Context, db *store.DB) (*appendStmts, error) {
-	lock := sqlLockSize
-	if db.Engine() == store.Postgres {
-		lock += " FOR UPDATE"
+	lock, update := sqlLockSize, sqlUpdateSize
+	if db.Engine() == store.SQLite {
+		lock, update = sqliteSize, ""
 	}
 	var s appendStmts
 	for _, q := range []struct {
 		dst   **sql.Stmt
 		query string
-	}{{&s.lock, lock}, {&s.insert, sqlInsertEntry}, {&s.update, sqlUpdateSize}} {
+	}{{&s.lock, lock}, {&s.insert, sqlInsertEntry}, {&s.update, update}} {
+		if q.query == "" {
+			continue
+		}
 		st, err := db.PrepareWrite(ctx, q.query)
 		if err != nil {
 			s.close()
@@ -391,8 +399,10 @@ func appendEntries(ctx context.Context, db *store.DB, st *appendStmts, cache *ha
 		if err := insertEntries(ctx, db, tx, st, base, entries, r.pending, now); err != nil {
 			return fmt.Errorf("audit: insert entries: %w", err)
 		}
-		if _, err := tx.StmtContext(ctx, st.update).ExecContext(ctx, base+int64(len(entries))); err != nil {
-			return fmt.Errorf("audit: update log size: %w", err)
+		if st.update != nil {
+			if _, err := tx.StmtContext(ctx, st.update).ExecContext(ctx, base+int64(len(entries))); err != nil {
+				return fmt.Errorf("audit: update log size: %w", err)
+			}
 		}
 		hashes = r.pending
 		return nil
@@ -441,7 +451,11 @@ func insertEntries(ctx context.Context, db *store.DB, tx *sql.Tx, st *appendStmt
 // Size reports the number of committed entries.
 func Size(ctx context.Context, db *store.DB) (int64, error) {
 	var n int64
-	if err := db.Read().QueryRowContext(ctx, "SELECT size FROM audit_state WHERE id = 1").Scan(&n); err != nil {
+	q := sqlReadSize
+	if db.Engine() == store.SQLite {
+		q = sqliteSize
+	}
+	if err := db.Read().QueryRowContext(ctx, q).Scan(&n); err != nil {
 		return 0, fmt.Errorf("audit: read log size: %w", err)
 	}
 	return n, nil
