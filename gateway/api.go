@@ -165,6 +165,21 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		ev.Reasons = []string{reason}
 		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "no_eligible_upstream", reason)
 	}
+	if zp, ok := s.deps.Policy.(zonePolicy); ok && zp.ZoneDependent() {
+		var refused []string
+		cands, dec, refused, err = s.decideZones(in, cands)
+		ev.Reasons = refused
+		if err != nil {
+			ev.Decision = policy.Deny
+			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
+		}
+		if cands == nil {
+			ev.Decision = policy.Deny
+			s.deps.Metrics.blocked.WithLabelValues("other").Inc()
+			return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "policy_denied", strings.Join(refused, "; "))
+		}
+		ev.Decision, ev.Rules = dec.Action, dec.Rules
+	}
 
 	// De-identify.
 	var d *transform.Deidentifier

@@ -6,11 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/wardenhq/warden/policy"
 )
 
 // Upstream is one model endpoint.
@@ -204,3 +207,50 @@ func (p *pipeResponse) Write(b []byte) (int, error) {
 	return p.pw.Write(b)
 }
 func (p *pipeResponse) Flush() {}
+
+// zonePolicy is a Policy whose decisions may depend on the upstream zone
+// (package policy's Engine).
+type zonePolicy interface {
+	ZoneDependent() bool
+}
+
+// decideZones decides again for the zone of each candidate upstream, for
+// policies with rules that read zone (the first decision saw zone "").
+// Candidates whose zone is refused are dropped, each refusal named in
+// refused. The first remaining candidate's decision is the request's;
+// later candidates stay (for retries and fallback) only where their
+// zone's decision is the same, because the body is de-identified once
+// for all of them. With no candidate left it returns nil.
+func (s *Server) decideZones(in policy.Input, cands []*Upstream) (kept []*Upstream, dec policy.Decision, refused []string, err error) {
+	byZone := map[string]policy.Decision{}
+	chosen := false
+	for _, u := range cands {
+		d, seen := byZone[u.Zone]
+		if !seen {
+			in.Zone = u.Zone
+			if d, err = s.deps.Policy.Decide(in); err != nil {
+				return nil, d, refused, err
+			}
+			byZone[u.Zone] = d
+			if d.Action == policy.Deny {
+				refused = append(refused, fmt.Sprintf("zone %q: %s", u.Zone, d.Reason))
+			}
+		}
+		if d.Action == policy.Deny {
+			continue
+		}
+		if !chosen {
+			dec, chosen = d, true
+		} else if !sameTreatment(dec, d) {
+			continue
+		}
+		kept = append(kept, u)
+	}
+	return kept, dec, refused, nil
+}
+
+// sameTreatment reports whether two decisions treat a request alike:
+// same action, operators and restore.
+func sameTreatment(a, b policy.Decision) bool {
+	return a.Action == b.Action && a.Restore == b.Restore && maps.Equal(a.Operators, b.Operators)
+}

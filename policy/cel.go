@@ -98,8 +98,11 @@ func compileWhen(env *cel.Env, src string) (cel.Program, whenFacts, error) {
 				f.literals[string(s)] = true
 			}
 		case ast.IdentKind:
-			if n := e.AsIdent(); n == "findings" || n == "categories" {
+			switch e.AsIdent() {
+			case "findings", "categories":
 				f.readsFindings = true
+			case "zone":
+				f.readsZone = true
 			}
 		case ast.ComprehensionKind:
 			f.loops = true
@@ -115,6 +118,8 @@ type whenFacts struct {
 	literals map[string]bool
 	// readsFindings is set when the condition reads findings or categories.
 	readsFindings bool
+	// readsZone is set when the condition reads zone.
+	readsZone bool
 	// loops is set when the condition has a comprehension (exists, all,
 	// map, filter…), the only construct whose time grows with the input
 	// and so the only one worth watching for a deadline.

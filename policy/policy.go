@@ -78,8 +78,10 @@
 // Decide once before routing (Input.Zone empty) to learn the action, the
 // operators and the zones the request may go to, and pick an upstream in
 // those zones; with no healthy upstream there, fail closed. Rules that
-// test zone itself match only when Input.Zone is set: to honour them,
-// decide again for the chosen upstream's zone. Decision.Operator gives the
+// test zone itself match only when Input.Zone is set: when ZoneDependent
+// reports such rules, the gateway decides again for each candidate
+// upstream's zone, skips zones refused, and falls back only to zones
+// decided alike (the body is de-identified once). Decision.Operator gives the
 // operator for types found later, such as leaks found in a response.
 //
 // Reasons never carry values: a deny reason is the rule's configured text,
@@ -455,6 +457,18 @@ func version(e *Engine) string {
 // Version identifies the effective policy ("sha256:…" of its canonical
 // JSON form, defaults included), for audit records.
 func (e *Engine) Version() string { return e.version }
+
+// ZoneDependent reports whether some rule's condition reads zone, so that
+// a decision can differ between upstream zones and the gateway must
+// decide again for each candidate upstream's zone.
+func (e *Engine) ZoneDependent() bool {
+	for i := range e.rules {
+		if e.rules[i].readsZone {
+			return true
+		}
+	}
+	return false
+}
 
 // Decide evaluates the policy for one request.
 //

@@ -405,3 +405,26 @@ func TestContextInterruptsLoop(t *testing.T) {
 		t.Fatalf("got %+v, %v; want deny with an interrupt error from rule loop", d, err)
 	}
 }
+
+func TestZoneDependent(t *testing.T) {
+	for _, tc := range []struct {
+		when string
+		want bool
+	}{
+		{`zone == "cloud"`, true},
+		{`has_category("PII") && zone in ["a", "b"]`, true},
+		{`model == "zone"`, false},
+		{`has_category("PII")`, false},
+	} {
+		e, err := New(Config{Rules: []Rule{{Name: "r", When: tc.when}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.ZoneDependent(); got != tc.want {
+			t.Errorf("%s: ZoneDependent = %v, want %v", tc.when, got, tc.want)
+		}
+	}
+	if e, _ := New(Config{}); e.ZoneDependent() {
+		t.Error("default policy reported zone-dependent")
+	}
+}
