@@ -19,28 +19,49 @@ const (
 // that in `"ssn": "…", "order_id": "…"` the key "ssn" does not lend its
 // meaning to the order id.
 func (s *Scan) Context(start, end int, words []string) string {
+	// The window, lower-cased, goes to buf[lo:n]: the bytes before start
+	// (copied backwards, so one pass finds the window's start), a space,
+	// the bytes after end. heads marks the bytes that begin a word of it,
+	// so that most words are ruled out without a search.
 	var buf [contextBefore + contextAfter + 1]byte
-	lo := start
-	for lo > 0 && start-lo < contextBefore && !isClauseEnd(s.text[lo-1]) {
+	var heads [4]uint64
+	text := s.text
+	lo := contextBefore
+	for i := start - 1; i >= 0 && start-i <= contextBefore; i-- {
+		c := text[i]
+		if clauseEnd[c] {
+			break
+		}
 		lo--
+		buf[lo] = lower[c]
 	}
-	hi := end
-	for hi < len(s.text) && hi-end < contextAfter && !isClauseEnd(s.text[hi]) {
-		hi++
-	}
-	n := 0
-	for i := lo; i < start; i++ {
-		buf[n] = lower[s.text[i]]
-		n++
-	}
+	n := contextBefore
 	buf[n] = ' '
 	n++
-	for i := end; i < hi; i++ {
-		buf[n] = lower[s.text[i]]
+	for i := end; i < len(text) && i-end < contextAfter; i++ {
+		c := text[i]
+		if clauseEnd[c] {
+			break
+		}
+		buf[n] = lower[c]
 		n++
 	}
-	w := bytesToString(buf[:n])
+	w := bytesToString(buf[lo:n])
+	prevAlnum := false
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if !prevAlnum {
+			heads[c>>6] |= 1 << (c & 63)
+		}
+		prevAlnum = isAlnum(c)
+	}
 	for _, word := range words {
+		if word == "" {
+			return "" // matches at once, as strings.Index would
+		}
+		if heads[word[0]>>6]&(1<<(word[0]&63)) == 0 {
+			continue
+		}
 		off := 0
 		for {
 			j := strings.Index(w[off:], word)
@@ -68,18 +89,15 @@ func boosted(base, boost float64, ctx string) float64 {
 	return base + boost
 }
 
-// ctxList returns the context word as a list for Finding.Context.
-func ctxList(w string) []string {
-	if w == "" {
+// ctxList returns the context word as a list for Finding.Context, or nil
+// when the engine does not explain (Add would drop it: this saves the
+// allocation).
+func (s *Scan) ctxList(w string) []string {
+	if w == "" || !s.e.explain {
 		return nil
 	}
 	return []string{w}
 }
 
-func isClauseEnd(c byte) bool {
-	switch c {
-	case ',', ';', '{', '}', '[', ']', '\n', '\r':
-		return true
-	}
-	return false
-}
+// clauseEnd marks the bytes that end a context window.
+var clauseEnd = [256]bool{',': true, ';': true, '{': true, '}': true, '[': true, ']': true, '\n': true, '\r': true}

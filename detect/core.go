@@ -202,8 +202,8 @@ func (nr *numberRecognizer) cards(s *Scan, r *numRun) {
 			continue
 		}
 		d := bytesToString(r.digits[:n])
-		brand := cardBrand(d)
-		if brand == "" || !luhn(d) {
+		rec := cardRecognizer(d)
+		if rec == "" || !luhn(d) {
 			continue
 		}
 		base := 0.8
@@ -212,14 +212,16 @@ func (nr *numberRecognizer) cards(s *Scan, r *numRun) {
 		}
 		ctx := s.Context(r.start, e, cardContext)
 		s.Add(Finding{Type: "CREDIT_CARD", Category: Financial, Start: r.start, End: e,
-			Score: boosted(base, 0.15, ctx), Recognizer: "credit_card/" + brand, Context: ctxList(ctx)})
+			Score: boosted(base, 0.15, ctx), Recognizer: rec, Context: s.ctxList(ctx)})
 		return
 	}
 }
 
-// cardBrand returns the card network for a PAN's issuer range and length,
-// or "" (ISO/IEC 7812 IIN ranges as published by the networks).
-func cardBrand(d string) string {
+// cardRecognizer names the recognizer of a PAN, "credit_card/" and the
+// card network for its issuer range and length, or "" (ISO/IEC 7812 IIN
+// ranges as published by the networks). The names are constants so that a
+// finding costs no string concatenation.
+func cardRecognizer(d string) string {
 	n := len(d)
 	p2 := int(d[0]-'0')*10 + int(d[1]-'0')
 	p3 := p2*10 + int(d[2]-'0')
@@ -228,39 +230,39 @@ func cardBrand(d string) string {
 	switch {
 	case d[0] == '4':
 		if n == 13 || n == 16 || n == 19 {
-			return "visa"
+			return "credit_card/visa"
 		}
 	case p2 >= 51 && p2 <= 55, p4 >= 2221 && p4 <= 2720:
 		if n == 16 {
-			return "mastercard"
+			return "credit_card/mastercard"
 		}
 	case p2 == 34 || p2 == 37:
 		if n == 15 {
-			return "amex"
+			return "credit_card/amex"
 		}
 	case p4 == 6011, p3 >= 644 && p3 <= 649, p2 == 65, p6 >= 622126 && p6 <= 622925:
 		if n >= 16 && n <= 19 {
-			return "discover"
+			return "credit_card/discover"
 		}
 	case p3 >= 300 && p3 <= 305, p2 == 36, p2 == 38, p2 == 39:
 		if n >= 14 && n <= 19 {
-			return "diners"
+			return "credit_card/diners"
 		}
 	case p4 >= 3528 && p4 <= 3589:
 		if n >= 16 && n <= 19 {
-			return "jcb"
+			return "credit_card/jcb"
 		}
 	case p4 >= 2200 && p4 <= 2204:
 		if n >= 16 && n <= 19 {
-			return "mir"
+			return "credit_card/mir"
 		}
 	case p2 == 62:
 		if n >= 16 && n <= 19 {
-			return "unionpay"
+			return "credit_card/unionpay"
 		}
 	case p2 == 50, p2 >= 56 && p2 <= 69:
 		if n >= 12 && n <= 19 {
-			return "maestro"
+			return "credit_card/maestro"
 		}
 	}
 	return ""
@@ -300,7 +302,7 @@ func (nr *numberRecognizer) nineDigits(s *Scan, r *numRun) {
 			base = 0.6
 		}
 		ctx := s.Context(r.start, e, itinContext)
-		s.Add(Finding{Type: "US_ITIN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.35, ctx), Recognizer: "us_itin", Context: ctxList(ctx)})
+		s.Add(Finding{Type: "US_ITIN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.35, ctx), Recognizer: "us_itin", Context: s.ctxList(ctx)})
 	case validSSN(d):
 		base := 0.3
 		switch {
@@ -310,13 +312,13 @@ func (nr *numberRecognizer) nineDigits(s *Scan, r *numRun) {
 			base = 0.45
 		}
 		ctx := s.Context(r.start, e, ssnContext)
-		s.Add(Finding{Type: "US_SSN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.4, ctx), Recognizer: "us_ssn", Context: ctxList(ctx)})
+		s.Add(Finding{Type: "US_SSN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.4, ctx), Recognizer: "us_ssn", Context: s.ctxList(ctx)})
 	}
 	if !formatted && abaChecksum(d) && validABAPrefix(d) {
 		ctx := s.Context(r.start, e, abaContext)
 		// Routing numbers are nine plain digits like many others: only
 		// context makes one.
-		s.Add(Finding{Type: "ABA_ROUTING_NUMBER", Category: Financial, Start: r.start, End: e, Score: boosted(0.2, 0.45, ctx), Recognizer: "aba_routing", Context: ctxList(ctx)})
+		s.Add(Finding{Type: "ABA_ROUTING_NUMBER", Category: Financial, Start: r.start, End: e, Score: boosted(0.2, 0.45, ctx), Recognizer: "aba_routing", Context: s.ctxList(ctx)})
 	}
 }
 
@@ -347,5 +349,5 @@ func (nr *numberRecognizer) nhs(s *Scan, r *numRun) {
 		return
 	}
 	ctx := s.Context(r.start, e, nhsContext)
-	s.Add(Finding{Type: "UK_NHS", Category: Health, Start: r.start, End: e, Score: boosted(0.3, 0.5, ctx), Recognizer: "uk_nhs", Context: ctxList(ctx)})
+	s.Add(Finding{Type: "UK_NHS", Category: Health, Start: r.start, End: e, Score: boosted(0.3, 0.5, ctx), Recognizer: "uk_nhs", Context: s.ctxList(ctx)})
 }

@@ -163,7 +163,7 @@ func (c *customRecognizer) emit(s *Scan, start, end int) {
 		ctx = s.Context(start, end, c.context)
 	}
 	s.Add(Finding{Type: c.cfg.Type, Category: c.cfg.Category, Start: start, End: end,
-		Score: boosted(c.cfg.Score, c.cfg.ContextBoost, ctx), Recognizer: c.cfg.Name, Context: ctxList(ctx)})
+		Score: boosted(c.cfg.Score, c.cfg.ContextBoost, ctx), Recognizer: c.cfg.Name, Context: s.ctxList(ctx)})
 }
 
 // denyList reports configured terms wherever they occur as whole words.

@@ -19,7 +19,9 @@ const (
 	// a letter or digit fire only at word starts; others fire anywhere.
 	// A prefix must be at least two bytes long.
 	TriggerPrefix TriggerKind = iota + 1
-	// TriggerByte fires at every occurrence of Byte.
+	// TriggerByte fires at every occurrence of Byte, which must not be a
+	// letter, digit or non-ASCII byte (those are inside words; New refuses
+	// them).
 	TriggerByte
 	// TriggerUpperWord fires at every word start whose first character is
 	// an ASCII upper-case letter or a non-ASCII character.
@@ -85,6 +87,7 @@ type Config struct {
 type Engine struct {
 	recs       []Recognizer
 	prefixHead [1 << 16]uint16 // folded 2-byte key -> 1 + index into prefixList, 0 = none
+	prefixBits [1 << 10]uint64 // keys with an entry in prefixHead: 8 KB that stay in cache
 	prefixList []prefixEntry   // entries sharing a key are contiguous, ended by key change
 	byteTrig   [256][]byteEntry
 	upper      []int
@@ -104,6 +107,41 @@ type prefixEntry struct {
 	prefix string
 	fold   bool
 	rec    int
+	// The first up to eight bytes of prefix, compared in one 64-bit
+	// word: text bytes OR or, AND mask, must equal want (see matchAt).
+	want, or, mask uint64
+}
+
+// newPrefixEntry indexes a prefix trigger of at least two bytes.
+func newPrefixEntry(prefix string, fold bool, rec int) prefixEntry {
+	pe := prefixEntry{key: foldKey(prefix[0], prefix[1]), prefix: prefix, fold: fold, rec: rec}
+	for j := 0; j < len(prefix) && j < 8; j++ {
+		c := prefix[j]
+		if fold && (isUpper(c) || isLower(c)) {
+			// c|0x20 is the lower-case letter, and only c's two cases
+			// give it.
+			c |= 0x20
+			pe.or |= 0x20 << (8 * j)
+		}
+		pe.want |= uint64(c) << (8 * j)
+		pe.mask |= 0xff << (8 * j)
+	}
+	return pe
+}
+
+// matchAt is hasPrefixAt(text, i, pe.prefix, pe.fold), comparing the
+// first eight bytes at once when the text has them.
+func (pe *prefixEntry) matchAt(text string, i int) bool {
+	if len(text)-i < 8 {
+		return hasPrefixAt(text, i, pe.prefix, pe.fold)
+	}
+	t := text[i : i+8]
+	w := uint64(t[0]) | uint64(t[1])<<8 | uint64(t[2])<<16 | uint64(t[3])<<24 |
+		uint64(t[4])<<32 | uint64(t[5])<<40 | uint64(t[6])<<48 | uint64(t[7])<<56
+	if (w|pe.or)&pe.mask != pe.want {
+		return false
+	}
+	return len(pe.prefix) <= 8 || hasPrefixAt(text, i+8, pe.prefix[8:], pe.fold)
 }
 
 type byteEntry struct {
@@ -209,8 +247,12 @@ func (e *Engine) add(r Recognizer) error {
 				}
 				continue
 			}
-			e.prefixList = append(e.prefixList, prefixEntry{key: foldKey(t.Prefix[0], t.Prefix[1]), prefix: t.Prefix, fold: t.Fold, rec: idx})
+			e.prefixList = append(e.prefixList, newPrefixEntry(t.Prefix, t.Fold, idx))
 		case TriggerByte:
+			if class[t.Byte]&clsWord != 0 {
+				// run looks for byte triggers only between words.
+				return fmt.Errorf("detect: recognizer %s: byte trigger %q is a letter, digit or non-ASCII byte; use a prefix trigger", r.Name(), t.Byte)
+			}
 			e.byteTrig[t.Byte] = append(e.byteTrig[t.Byte], byteEntry{rec: idx})
 		case TriggerUpperWord:
 			e.upper = append(e.upper, idx)
@@ -226,7 +268,9 @@ func (e *Engine) add(r Recognizer) error {
 func (e *Engine) buildPrefixIndex() {
 	sort.SliceStable(e.prefixList, func(i, j int) bool { return e.prefixList[i].key < e.prefixList[j].key })
 	for i := len(e.prefixList) - 1; i >= 0; i-- {
-		e.prefixHead[e.prefixList[i].key] = uint16(i + 1)
+		key := e.prefixList[i].key
+		e.prefixHead[key] = uint16(i + 1)
+		e.prefixBits[key>>6] |= 1 << (key & 63)
 	}
 }
 
@@ -266,42 +310,45 @@ func (e *Engine) ScanBytes(b []byte) []Finding {
 func (e *Engine) run(s *Scan) {
 	text := s.text
 	n := len(text)
-	prevWord := false
-	for i := 0; i < n; i++ {
+	for i := 0; i < n; {
 		c := text[i]
 		cl := class[c]
-		if cl&clsTrigger != 0 {
+		if cl&clsWord == 0 {
+			// Byte triggers fire only here, at bytes that are not part
+			// of a word: a letter, digit or non-ASCII Byte never fires.
 			for _, be := range e.byteTrig[c] {
 				if be.prefix != "" && !hasPrefixAt(text, i, be.prefix, be.fold) {
 					continue
 				}
 				e.recs[be.rec].Find(s, i)
 			}
+			i++
+			continue
 		}
-		isWord := cl&clsWord != 0
-		if isWord && !prevWord {
-			if i+1 < n {
-				if h := e.prefixHead[foldKey(c, text[i+1])]; h != 0 {
-					key := e.prefixList[h-1].key
-					for j := int(h - 1); j < len(e.prefixList) && e.prefixList[j].key == key; j++ {
-						pe := &e.prefixList[j]
-						if hasPrefixAt(text, i, pe.prefix, pe.fold) {
-							e.recs[pe.rec].Find(s, i)
-						}
+		// A word starts at i.
+		if i+1 < n {
+			if key := foldKey(c, text[i+1]); e.prefixBits[key>>6]&(1<<(key&63)) != 0 {
+				h := e.prefixHead[key]
+				for j := int(h - 1); j < len(e.prefixList) && e.prefixList[j].key == key; j++ {
+					pe := &e.prefixList[j]
+					if pe.matchAt(text, i) {
+						e.recs[pe.rec].Find(s, i)
 					}
 				}
 			}
-			if cl&clsDigit != 0 {
-				for _, r := range e.digits {
-					e.recs[r].Find(s, i)
-				}
-			} else if cl&clsUpper != 0 || c >= 0xC0 {
-				for _, r := range e.upper {
-					e.recs[r].Find(s, i)
-				}
+		}
+		if cl&clsDigit != 0 {
+			for _, r := range e.digits {
+				e.recs[r].Find(s, i)
+			}
+		} else if cl&clsUpper != 0 || c >= 0xC0 {
+			for _, r := range e.upper {
+				e.recs[r].Find(s, i)
 			}
 		}
-		prevWord = isWord
+		// Nothing fires inside a word: skip to its end.
+		for i++; i < n && class[text[i]]&clsWord != 0; i++ {
+		}
 	}
 	for _, cr := range e.wholeText {
 		cr.findAll(s)

@@ -69,5 +69,5 @@ func addID(s *Scan, h idHit) {
 		return
 	}
 	s.Add(Finding{Type: h.typ, Category: h.cat, Start: h.start, End: h.end, Score: score,
-		Recognizer: h.rec, Context: ctxList(ctx)})
+		Recognizer: h.rec, Context: s.ctxList(ctx)})
 }

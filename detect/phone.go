@@ -1,7 +1,7 @@
 package detect
 
 import (
-	"sync"
+	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
 	"google.golang.org/protobuf/proto"
@@ -12,13 +12,28 @@ import (
 // libphonenumber). The scanner finds the candidate spans; the library
 // decides whether the digits can be a number of the country they claim.
 type phoneParser struct {
-	// possible caches IsPossibleNumber, which depends only on the country
-	// calling code, the national number's length and its leading zeros:
-	// key cc<<16 | len<<8 | zeros.
-	possible sync.Map // uint32 -> bool
+	// possibleBits caches IsPossibleNumber, which depends only on the country
+	// calling code, the national number's length and its leading zeros.
+	// Each key (see possibleKey) has two bits: possibleKnown, and
+	// possibleYes when the answer is yes. Scans on several goroutines
+	// share it; a racing pair computes and stores the same bits.
+	possibleBits []atomic.Uint32
 }
 
-func newPhoneParser() *phoneParser { return &phoneParser{} }
+const (
+	possibleKnown = 1
+	possibleYes   = 2
+	// possibleKeys is the number of keys: country code < 1000, length and
+	// zeros < 16.
+	possibleKeys = 1000 << 8
+)
+
+// possibleKey packs what IsPossibleNumber depends on into 0..possibleKeys-1.
+func possibleKey(cc, n, zeros int) int { return cc<<8 | n<<4 | zeros }
+
+func newPhoneParser() *phoneParser {
+	return &phoneParser{possibleBits: make([]atomic.Uint32, possibleKeys/16)}
+}
 
 // phoneShape classifies how a candidate is written; the shape carries as
 // much evidence as the digits.
@@ -33,64 +48,82 @@ const (
 	shapeIntl                        // +… international
 )
 
-// check reports whether the digits can be a phone number (their length
-// fits the numbering plan of the country they claim: possible) and
-// whether they fall in an assigned range (valid; only computed when
-// wantValid). intl digits start with the country calling code; others
-// are read as North American (NANP) numbers.
-//
-// It builds the PhoneNumber itself instead of calling phonenumbers.Parse:
-// the scanner has already isolated the digits, and Parse's viability and
-// extension regexps cost about 20 µs a call, most of the scan.
-func (p *phoneParser) check(digits []byte, intl, wantValid bool) (possible, valid bool) {
-	cc := 0
-	var nsn []byte
+// phoneDigits is a candidate split into its country calling code and
+// national significant number.
+type phoneDigits struct {
+	cc    int
+	nsn   []byte
+	zeros int32 // leading zeros of nsn
+}
+
+// splitPhone reads digits as a phone number: intl digits start with the
+// country calling code; others are read as North American (NANP)
+// numbers. It fails when no code fits or the national number's length
+// cannot be a phone number's.
+func splitPhone(digits []byte, intl bool) (phoneDigits, bool) {
+	var d phoneDigits
 	if intl {
 		for i := 1; i <= 3 && i < len(digits); i++ {
 			c := atoi(digits[:i])
 			if phonenumbers.GetRegionCodeForCountryCode(c) != "ZZ" {
-				cc, nsn = c, digits[i:]
+				d.cc, d.nsn = c, digits[i:]
 				break
 			}
 		}
-		if cc == 0 {
-			return false, false
+		if d.cc == 0 {
+			return d, false
 		}
 	} else {
-		cc, nsn = 1, digits
-		if len(nsn) == 11 && nsn[0] == '1' {
-			nsn = nsn[1:]
+		d.cc, d.nsn = 1, digits
+		if len(d.nsn) == 11 && d.nsn[0] == '1' {
+			d.nsn = d.nsn[1:]
 		}
 	}
-	if len(nsn) < 4 || len(nsn) > 14 {
-		return false, false
+	if len(d.nsn) < 4 || len(d.nsn) > 14 {
+		return d, false
 	}
-	zeros := int32(0)
-	for _, c := range nsn {
+	for _, c := range d.nsn {
 		if c != '0' {
 			break
 		}
-		zeros++
+		d.zeros++
 	}
-	key := uint32(cc)<<16 | uint32(len(nsn))<<8 | uint32(zeros)
-	if v, ok := p.possible.Load(key); ok && !wantValid {
-		return v.(bool), false
-	}
-	num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(cc)), NationalNumber: proto.Uint64(uint64(atoi(nsn)))}
-	if zeros > 0 {
-		num.ItalianLeadingZero = proto.Bool(true)
-		num.NumberOfLeadingZeros = proto.Int32(zeros)
-	}
-	ok := phonenumbers.IsPossibleNumber(num)
-	p.possible.Store(key, ok)
-	if !ok {
-		return false, false
-	}
-	if !wantValid {
-		return true, false
-	}
-	return true, phonenumbers.IsValidNumber(num)
+	return d, true
 }
+
+// number builds the library's PhoneNumber. It is built here instead of by
+// phonenumbers.Parse: the scanner has already isolated the digits, and
+// Parse's viability and extension regexps cost about 20 µs a call, most
+// of the scan.
+func (d phoneDigits) number() *phonenumbers.PhoneNumber {
+	num := &phonenumbers.PhoneNumber{CountryCode: proto.Int32(int32(d.cc)), NationalNumber: proto.Uint64(uint64(atoi(d.nsn)))}
+	if d.zeros > 0 {
+		num.ItalianLeadingZero = proto.Bool(true)
+		num.NumberOfLeadingZeros = proto.Int32(d.zeros)
+	}
+	return num
+}
+
+// possible reports whether d's length fits the numbering plan of its
+// country (phonenumbers.IsPossibleNumber), from the cache when it can.
+func (p *phoneParser) possible(d phoneDigits) bool {
+	key := possibleKey(d.cc, len(d.nsn), int(d.zeros))
+	word, shift := &p.possibleBits[key/16], uint(key%16)*2
+	if bits := word.Load() >> shift; bits&possibleKnown != 0 {
+		return bits&possibleYes != 0
+	}
+	ok := phonenumbers.IsPossibleNumber(d.number())
+	bits := uint32(possibleKnown)
+	if ok {
+		bits |= possibleYes
+	}
+	word.Or(bits << shift)
+	return ok
+}
+
+// valid reports whether d falls in an assigned range of its country
+// (phonenumbers.IsValidNumber).
+func (d phoneDigits) valid() bool { return phonenumbers.IsValidNumber(d.number()) }
 
 func atoi(d []byte) int {
 	n := 0
@@ -136,6 +169,12 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	default:
 		base = 0.35
 	}
+	// Whether the length is possible is cached and cheap: ask it before
+	// the context words are looked for.
+	d, ok := splitPhone(r.digits[:n], r.plus)
+	if !ok || !nr.phones.possible(d) {
+		return
+	}
 	ctx := s.Context(start, e, phoneContext)
 	if ctx != "" {
 		base += 0.3
@@ -145,18 +184,14 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	if base+validBonus < min {
 		return // cannot pass even if valid: skip the library
 	}
-	possible, valid := nr.phones.check(r.digits[:n], r.plus, base < min)
-	if !possible {
-		return
-	}
-	if valid {
+	if base < min && d.valid() {
 		base += validBonus
 	}
 	if base > 1 {
 		base = 1
 	}
 	s.Add(Finding{Type: "PHONE_NUMBER", Category: PII, Start: start, End: e,
-		Score: base, Recognizer: "phone", Context: ctxList(ctx)})
+		Score: base, Recognizer: "phone", Context: s.ctxList(ctx)})
 }
 
 // classifyPhone decides whether the first k groups of r are written like

@@ -204,5 +204,5 @@ func addSecret(s *Scan, typ, rec string, start, end int, score float64, ctx stri
 	if !secValidUTF8Bounds(s.text, start, end) {
 		return
 	}
-	s.Add(Finding{Type: typ, Category: Secret, Start: start, End: end, Score: score, Recognizer: rec, Context: ctxList(ctx)})
+	s.Add(Finding{Type: typ, Category: Secret, Start: start, End: end, Score: score, Recognizer: rec, Context: s.ctxList(ctx)})
 }

@@ -7,13 +7,12 @@ import (
 
 // Byte classes used by the scanner and the recognizers.
 const (
-	clsDigit   = 1 << iota // 0-9
-	clsUpper               // A-Z
-	clsLower               // a-z
-	clsHigh                // >= 0x80 (part of a UTF-8 sequence)
-	clsSpace               // ASCII white space
-	clsTrigger             // some recognizer may have a byte trigger here
-	clsHex                 // 0-9 a-f A-F
+	clsDigit = 1 << iota // 0-9
+	clsUpper             // A-Z
+	clsLower             // a-z
+	clsHigh              // >= 0x80 (part of a UTF-8 sequence)
+	clsSpace             // ASCII white space
+	clsHex               // 0-9 a-f A-F
 
 	clsWord  = clsDigit | clsUpper | clsLower | clsHigh
 	clsAlnum = clsDigit | clsUpper | clsLower
@@ -38,11 +37,6 @@ var class = func() (t [256]uint8) {
 			t[c] = clsHigh
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			t[c] = clsSpace
-		}
-		// Every non-word byte may carry a byte trigger; the engine checks
-		// its per-byte list, which is empty for most.
-		if t[c]&clsWord == 0 {
-			t[c] |= clsTrigger
 		}
 	}
 	return t
