@@ -4,6 +4,9 @@
 # upstream (e2e/cmd/standin), all on this machine:
 #
 #   a. direct       loadgen → stand-in
+#   a'. bare proxy  loadgen → httputil.ReverseProxy (bench/cmd/bareproxy,
+#                   no protection) → stand-in: the cost of one more HTTP
+#                   hop here, the floor under any gateway
 #   b. protected    loadgen → warden (detect, tokenize via the vault, restore) → stand-in;
 #                   each prompt has an email, SSN, phone and card number from a
 #                   pool of 1000 value sets the vault has already tokenized
@@ -20,7 +23,7 @@
 # after WARMUP 1s),
 # STREAM_RATE (50 req/s), STREAM_ROUNDS (2) of STREAM_DURATION (4s), OUT
 # (directory for the per-round JSON reports; default a temp dir that is
-# removed). Takes about 80 s plus build time.
+# removed). Takes about 90 s plus build time.
 # Everything shares the machine's cores, so the load generator, stand-in
 # and gateway compete; run when `uptime` shows little other load.
 set -euo pipefail
@@ -54,13 +57,18 @@ fail() {
 
 echo "bench: building" >&2
 (cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin &&
-	go build -o "$tmp/loadgen" ./bench/cmd/loadgen)
+	go build -o "$tmp/loadgen" ./bench/cmd/loadgen && go build -o "$tmp/bareproxy" ./bench/cmd/bareproxy)
 
 "$tmp/standin" -addr 127.0.0.1:0 -addr-file "$tmp/standin.addr" -delta 16 -models gpt-4o-mini 2>"$tmp/standin.log" &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $tmp/standin.addr ]] && break; sleep 0.1; done
 [[ -s $tmp/standin.addr ]] || fail "stand-in upstream did not start"
 direct="http://$(cat "$tmp/standin.addr")/v1"
+"$tmp/bareproxy" -addr-file "$tmp/bareproxy.addr" -upstream "http://$(cat "$tmp/standin.addr")" 2>"$tmp/bareproxy.log" &
+pids+=($!)
+for _ in $(seq 100); do [[ -s $tmp/bareproxy.addr ]] && break; sleep 0.1; done
+[[ -s $tmp/bareproxy.addr ]] || fail "bare proxy did not start"
+bare="http://$(cat "$tmp/bareproxy.addr")/v1"
 
 export WARDEN_DATA_DIR="$tmp/data"
 cat >"$tmp/warden.yaml" <<EOF
@@ -101,6 +109,7 @@ echo "bench: priming the vault with the 1000 recurring value sets" >&2
 "$tmp/loadgen" -url "$gw" -key-env BENCH_KEY -rate 250 -n 1000 -warmup 0s -distinct 1000 >/dev/null
 for r in $(seq "$ROUNDS"); do
 	load direct "$r" "$direct" -rate "$RATE" -duration "$DURATION"
+	load bare-proxy "$r" "$bare" -rate "$RATE" -duration "$DURATION"
 	load protected "$r" "$gw" -key-env BENCH_KEY -rate "$RATE" -duration "$DURATION" -distinct 1000
 	load protected-fresh "$r" "$gw" -key-env BENCH_KEY -rate "$FRESH_RATE" -duration "$DURATION" -distinct 100000 -seed $((100 + r))
 	load passthrough "$r" "$gw" -key-env BENCH_KEY -rate "$RATE" -duration "$DURATION" -pii=false
@@ -123,7 +132,7 @@ jq -r -s '
 	| $r.direct as $d | $r["stream-direct"] as $sd
 	| "| scenario | target rps | rps achieved | p50 ms | p90 ms | p99 ms | max ms | errors/sent | added p50 | added p99 |",
 	  "|---|---|---|---|---|---|---|---|---|---|",
-	  ( ["direct", "protected", "protected-fresh", "passthrough"][] as $n | $r[$n]
+	  ( ["direct", "bare-proxy", "protected", "protected-fresh", "passthrough"][] as $n | $r[$n]
 	    | "| \($n) | \(.target_rps) | \(.achieved_rps | f) | \(.p50 | f) | \(.p90 | f) | \(.p99 | f) | \(.max | f) | \(.errors)/\(.sent) | "
 	      + (if $n == "direct" then "– | – |" else "\(.p50 - $d.p50 | f) | \(.p99 - $d.p99 | f) |" end) ),
 	  "",
@@ -132,6 +141,8 @@ jq -r -s '
 	  ( ["stream-direct", "stream-protected"][] as $n | $r[$n]
 	    | "| \($n) | \(.achieved_rps | f) | \(.t50 | f) | \(.t99 | f) | \(.p50 | f) | \(.errors)/\(.sent) | "
 	      + (if $n == "stream-direct" then "– | – |" else "\(.t50 - $sd.t50 | f) | \(.t99 - $sd.t99 | f) |" end) ),
+	  "",
+	  "Over the bare proxy (one more HTTP hop, no protection): protected p50 +\($r.protected.p50 - $r["bare-proxy"].p50 | f) ms, passthrough p50 +\($r.passthrough.p50 - $r["bare-proxy"].p50 | f) ms.",
 	  "",
 	  "Medians over \($d.rounds) rounds of \(env.DURATION) (streams: \($sd.rounds) rounds of \(env.STREAM_DURATION)); max is the max over rounds."
 ' "$out"/*.json
