@@ -162,7 +162,11 @@ func (r *tokenRule) Find(s *Scan, at int) {
 		return
 	}
 	b := text[i:j]
-	if placeholderToken(b) {
+	// A vendor prefix in the right format is a credential even when it
+	// spells EXAMPLE (AKIAIOSFODNN7EXAMPLE is pasted into prompts as
+	// often as real keys, and a gateway that lets it through cannot tell
+	// the two apart); only shapes no generator makes are skipped.
+	if placeholderShape(b) {
 		return
 	}
 	score := r.score

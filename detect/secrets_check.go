@@ -89,10 +89,16 @@ func shannon(s string) float64 {
 	return h
 }
 
-// placeholderToken reports token bodies that are obviously not real: long
-// runs of one character ("xxxx…", "0000…"), ascending sequences
-// ("1234567890abcdef…"), or the word EXAMPLE (AWS's documentation keys).
+// placeholderToken reports token bodies that are obviously not real:
+// placeholderShape, or the word EXAMPLE (AWS's documentation keys).
 func placeholderToken(b string) bool {
+	return placeholderShape(b) || containsFold(b, "example")
+}
+
+// placeholderShape reports token bodies that cannot be random: long runs
+// of one character ("xxxx…", "0000…"), ascending sequences
+// ("1234567890abcdef…") or very low entropy.
+func placeholderShape(b string) bool {
 	if len(b) < 8 {
 		return false
 	}
@@ -116,10 +122,7 @@ func placeholderToken(b string) bool {
 	if seq*10 >= len(b)*6 {
 		return true
 	}
-	if shannon(b) < 2.0 {
-		return true
-	}
-	return containsFold(b, "example")
+	return shannon(b) < 2.0
 }
 
 // containsFold reports whether s contains the lower-case ASCII word w,

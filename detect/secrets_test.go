@@ -322,6 +322,8 @@ func TestAWSSecretPairSkipsHashes(t *testing.T) {
 
 var secretPositives = []secretCase{
 	{"aws access key in env", "AWS_ACCESS_KEY", "export AWS_ACCESS_KEY_ID=AKIAU5BHJQ6SFZDJAT6X", "AKIAU5BHJQ6SFZDJAT6X"},
+	// AWS's documentation key: a gateway cannot tell it from a real one.
+	{"aws documentation key", "AWS_ACCESS_KEY", "use AKIAIOSFODNN7EXAMPLE to sign", "AKIAIOSFODNN7EXAMPLE"},
 	{"aws secret key by key name", "AWS_SECRET_KEY", "aws_secret_access_key = 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", "RhlURyH/rz1iXqn+9AYjtCCQymlAQ9JoM07UylJR"},
 	{"aws secret key after key id", "AWS_SECRET_KEY", "Access key ID: AKIAU5BHJQ6SFZDJAT6X and the secret is 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 (rotate them)", "RhlURyH/rz1iXqn+9AYjtCCQymlAQ9JoM07UylJR"},
 	{"gcp api key in url", "GCP_API_KEY", "curl 'https://maps.googleapis.com/maps/api/geocode/json?address=Paris&key=AIzaU3tnlgQBbDUhGbNB4-UbuhTmQkfSm2BR7uE'", "AIzaU3tnlgQBbDUhGbNB4-UbuhTmQkfSm2BR7uE"},
@@ -446,7 +448,7 @@ var secretPositives = []secretCase{
 var secretNearMisses = []struct{ name, text string }{
 	{"aws key too short", "AKIAU5BHJQ6SFZDJAT6"},
 	{"aws key too long", "AKIAU5BHJQ6SFZDJAT6XQ"},
-	{"aws documentation example", "AKIAIOSFODNN7EXAMPLE"},
+	{"aws key placeholder", "AKIAXXXXXXXXXXXXXXXX"},
 	{"aws key lower case body", "AKIAu5bhjq6sfzdjat6x"},
 	{"github token wrong length", "ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafK"},
 	{"github token bad charset", "ghp_hTCjoACmMCdN674V-mtFehhIRz5S164WafK2"},

@@ -199,11 +199,14 @@ func TestRefusals(t *testing.T) {
 	_, err = e.client(testKey).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o", Messages: msg})
 	assertStatus(t, err, 403)
 
-	secret := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("deploy with AKIAZ7QW3ERTY5UIOP2A please")}
-	_, err = e.client(testKey).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: secret})
-	apiErr := assertStatus(t, err, 400)
-	if apiErr != nil && (strings.Contains(apiErr.Message, "AKIA") || !strings.Contains(apiErr.Message, "AWS")) {
-		t.Errorf("refusal should name the type, not the value: %q", apiErr.Message)
+	// A made-up key and AWS's documentation key: both are refused.
+	for _, key := range []string{"AKIAZ7QW3ERTY5UIOP2A", "AKIAIOSFODNN7EXAMPLE"} {
+		secret := []openai.ChatCompletionMessageParamUnion{openai.UserMessage("deploy with " + key + " please")}
+		_, err = e.client(testKey).Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "gpt-4o-mini", Messages: secret})
+		apiErr := assertStatus(t, err, 400)
+		if apiErr != nil && (strings.Contains(apiErr.Message, "AKIA") || !strings.Contains(apiErr.Message, "AWS")) {
+			t.Errorf("refusal should name the type, not the value: %q", apiErr.Message)
+		}
 	}
 	if n := len(e.upstream.Requests()); n != 0 {
 		t.Errorf("upstream received %d requests for refused calls", n)
