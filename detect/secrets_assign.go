@@ -401,11 +401,17 @@ func codeRef(v string, quoted bool) bool {
 // scoreSecretValue decides whether val, assigned to a key of kind, is a
 // credential, and returns the type and score (0 = not reported).
 func scoreSecretValue(kind keyKind, key, val string, quoted bool) (string, float64) {
-	if placeholderValue(val) || codeRef(val, quoted) || checksummedToken(val) {
+	if codeRef(val, quoted) || checksummedToken(val) {
 		return "", 0
 	}
-	if t, sc := vendorByKey(kind, key, val); t != "" {
+	// A value in a vendor's exact shape under that vendor's key is its
+	// credential even when it spells EXAMPLE (AWS's documentation secret
+	// key): only shapes no generator makes are placeholders there.
+	if t, sc := vendorByKey(kind, key, val); t != "" && !placeholderShape(val) {
 		return t, sc
+	}
+	if placeholderValue(val) {
+		return "", 0
 	}
 	if kind == keyAzure {
 		return "", 0
