@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/transform"
@@ -56,12 +58,25 @@ type exchange struct {
 	estimate int         // tokens charged to the rate limits before the call
 	deadline *time.Timer // cancels the upstream call when it takes too long
 	cancel   func()
+
+	// Tracing (trace.go). ctx is the request's context under its server
+	// span; the rest is recorded only when recording.
+	ctx        context.Context
+	span       trace.Span
+	recording  bool
+	upSpan     trace.Span // the upstream attempt's client span, until it ends
+	up         *Upstream  // the upstream that answered
+	errType    string     // the error code the gateway answered with
+	auditIndex int64      // -1 until recorded
+	usage      usage      // what the upstream reported
+	respModel  string     // the model the upstream says answered
 }
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 	t0 := time.Now()
 	ev := &Event{Time: t0.UTC(), RequestID: newRequestID(), Endpoint: kind.endpoint(), Findings: map[string]int{}, Operators: map[string]int{}}
-	x := &exchange{kind: kind, ev: ev, start: t0}
+	x := &exchange{kind: kind, ev: ev, start: t0, auditIndex: -1}
+	s.startRequest(r, x)
 	w.Header().Set("Warden-Request-Id", ev.RequestID)
 	m := s.deps.Metrics
 	status := s.serve(w, r, x)
@@ -74,6 +89,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 		label = ev.Model
 	}
 	m.observe(kind.endpoint(), label, status, ev.Overhead, x.upstream)
+	s.endRequest(x, status)
 	s.log.Info("request", "request_id", ev.RequestID, "endpoint", kind.endpoint(), "principal", ev.Principal,
 		"tenant", ev.Tenant, "model", ev.Model, "upstream", ev.Upstream, "zone", ev.Zone, "status", status,
 		"decision", string(ev.Decision), "findings", sumCounts(ev.Findings), "restored", x.restored, "leaks", x.leaks,
@@ -82,11 +98,11 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 
 // serve runs the request path and returns the HTTP status sent.
 func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int {
-	ctx := r.Context()
+	ctx := x.ctx
 	kind, ev := x.kind, x.ev
 	p, err := s.deps.Auth.Authenticate(r)
 	if err != nil {
-		return s.fail(w, kind, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "missing or invalid credentials")
+		return s.refuse(w, x, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "missing or invalid credentials")
 	}
 	x.p = p
 	ev.Principal, ev.Tenant = p.Name, p.Tenant
@@ -95,29 +111,34 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return s.fail(w, kind, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large",
+			return s.refuse(w, x, http.StatusRequestEntityTooLarge, "invalid_request_error", "body_too_large",
 				fmt.Sprintf("request body larger than max_body_bytes (%d)", s.cfg.MaxBodyBytes))
 		}
-		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "bad_body", "could not read the request body")
+		return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "bad_body", "could not read the request body")
 	}
 	// The fast path (fastpath.go) leaves obj nil: nothing to rewrite.
 	var obj map[string]any
+	_, sp := s.stage(ctx, x, "warden.scan")
 	model, stream, fast := s.scanRequest(body)
 	if !fast {
 		if obj, err = decodeObject(body, s.cfg.MaxJSONDepth); err != nil {
-			return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "invalid_json", err.Error())
+			failStage(sp, "invalid_json")
+			sp.End()
+			return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "invalid_json", err.Error())
 		}
 		model, _ = obj["model"].(string)
 		stream, _ = obj["stream"].(bool)
 	}
+	sp.End()
 	if model == "" {
-		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "missing_model", "the request names no model")
+		return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "missing_model", "the request names no model")
 	}
 	ev.Model = model
 	if !p.MayUse(model) {
-		return s.fail(w, kind, http.StatusForbidden, "permission_error", "model_not_allowed",
+		return s.refuse(w, x, http.StatusForbidden, "permission_error", "model_not_allowed",
 			fmt.Sprintf("principal %q may not use model %q", p.Name, model))
 	}
+	x.nameRequest(model)
 	upstreamModel := model
 	changed := false // whether the body sent upstream differs from the caller's
 	if a, ok := s.cfg.Aliases[model]; ok {
@@ -129,13 +150,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 
 	estimate := len(body)/4 + 1
 	x.estimate = estimate
-	if status, limited := s.limit(ctx, w, kind, p.Name, model, estimate); limited {
+	if status, limited := s.limit(ctx, w, x, p.Name, model, estimate); limited {
 		return status
 	}
 
 	// Detect in every string a prompt can hide in.
 	slots := collectSlots(obj)
 	in := policy.Input{Principal: p.Name, Roles: p.Roles, Tenant: p.Tenant, Model: model, Endpoint: kind.endpoint()}
+	sp = noSpan()
+	if len(slots) > 0 {
+		_, sp = s.stage(ctx, x, "warden.detect")
+	}
 	for i := range slots {
 		sl := &slots[i]
 		sl.findings = s.deps.Detector.Scan(sl.value)
@@ -147,36 +172,44 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	for t, n := range in.Findings {
 		ev.Findings[t] = n
 	}
+	if sp.IsRecording() {
+		sp.SetAttributes(keyFindings.Int(sumCounts(ev.Findings)))
+	}
+	sp.End()
+	_, sp = s.stage(ctx, x, "warden.policy")
 	dec, err := s.deps.Policy.Decide(in)
+	sp.End()
 	ev.Policy = s.deps.Policy.Version()
 	ev.Rules = dec.Rules
 	if err != nil {
 		ev.Decision = policy.Deny
-		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
+		return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
 	}
 	ev.Decision = dec.Action
 	if dec.Action == policy.Deny {
 		ev.Reasons = []string{dec.Reason}
 		s.deps.Metrics.blocked.WithLabelValues("other").Inc()
-		return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "policy_denied", dec.Reason)
+		return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "policy_denied", dec.Reason)
 	}
 	cands, reason := s.candidates(upstreamModel, dec.Zones)
 	if cands == nil {
 		ev.Reasons = []string{reason}
-		return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "no_eligible_upstream", reason)
+		return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "no_eligible_upstream", reason)
 	}
 	if zp, ok := s.deps.Policy.(zonePolicy); ok && zp.ZoneDependent() {
 		var refused []string
+		_, sp = s.stage(ctx, x, "warden.policy.zones")
 		cands, dec, refused, err = s.decideZones(in, cands)
+		sp.End()
 		ev.Reasons = refused
 		if err != nil {
 			ev.Decision = policy.Deny
-			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
+			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
 		}
 		if cands == nil {
 			ev.Decision = policy.Deny
 			s.deps.Metrics.blocked.WithLabelValues("other").Inc()
-			return s.fail(w, kind, http.StatusBadRequest, "invalid_request_error", "policy_denied", strings.Join(refused, "; "))
+			return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "policy_denied", strings.Join(refused, "; "))
 		}
 		ev.Decision, ev.Rules = dec.Action, dec.Rules
 	}
@@ -185,7 +218,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	var d *transform.Deidentifier
 	if len(in.Findings) > 0 {
 		if d, err = s.deidentifier(p.Tenant, dec.Operators); err != nil {
-			return s.fail(w, kind, http.StatusInternalServerError, "api_error", "policy_operator", "policy names an unusable operator: "+err.Error())
+			return s.refuse(w, x, http.StatusInternalServerError, "api_error", "policy_operator", "policy names an unusable operator: "+err.Error())
 		}
 	}
 	x.sent = map[string]bool{}
@@ -201,10 +234,14 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			apply[i] = append(apply[i], f)
 		}
 	}
+	dctx, sp := ctx, noSpan()
 	if d != nil {
+		dctx, sp = s.stage(ctx, x, "warden.deidentify")
 		// Issue every token of the request in one vault transaction.
-		if tok, err := s.preissue(ctx, p.Tenant, d, slots, apply); err != nil {
-			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
+		if tok, err := s.preissue(dctx, p.Tenant, d, slots, apply); err != nil {
+			failStage(sp, "deidentify_failed")
+			sp.End()
+			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
 				"de-identification failed; request refused (no data was sent upstream)")
 		} else if tok != nil {
 			d = d.WithTokenizer(tok)
@@ -215,10 +252,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			continue
 		}
 		sl := &slots[i]
-		out, st, err := d.Apply(ctx, sl.value, apply[i])
+		out, st, err := d.Apply(dctx, sl.value, apply[i])
 		if err != nil {
 			// Fail closed: never forward what could not be protected.
-			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
+			failStage(sp, "deidentify_failed")
+			sp.End()
+			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "deidentify_failed",
 				"de-identification failed; request refused (no data was sent upstream)")
 		}
 		for _, c := range st.Counts {
@@ -227,6 +266,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		sl.set(out)
 		changed = true
 	}
+	sp.End()
 	x.restore = dec.Restore
 	if x.restore {
 		x.revealer = s.revealer(p.Tenant)
@@ -234,7 +274,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	upBody := body
 	if changed {
 		if upBody, err = json.Marshal(obj); err != nil {
-			return s.fail(w, kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the upstream request")
+			return s.refuse(w, x, http.StatusInternalServerError, "api_error", "encode", "could not encode the upstream request")
 		}
 	}
 	ev.RequestBody = upBody
@@ -259,9 +299,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		uctx, cancel := context.WithCancel(ctx)
 		x.deadline = time.AfterFunc(s.cfg.UpstreamTimeout, cancel)
 		x.cancel = cancel
-		resp, err = s.send(uctx, u, r, x.kind.path(), upBody, kind)
+		resp, err = s.send(s.startUpstream(uctx, x, u, upstreamModel, i+1), u, r, x.kind.path(), upBody, kind)
 		x.upstream += time.Since(t)
 		if err != nil {
+			x.endUpstream(0, sendErrorType(ctx, uctx))
 			x.deadline.Stop()
 			cancel()
 			u.markFailure()
@@ -269,6 +310,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			continue
 		}
 		if (resp.StatusCode >= 500 || resp.StatusCode == 429) && i+1 < len(cands) && i+1 < tries {
+			x.endUpstream(resp.StatusCode, "")
 			resp.Body.Close()
 			x.deadline.Stop()
 			cancel()
@@ -287,12 +329,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 			reason = ev.Reasons[len(ev.Reasons)-1]
 		}
 		if refused > 0 && refused == min(len(cands), tries) {
-			return s.fail(w, kind, http.StatusForbidden, "permission_error", "model_not_approved", reason)
+			return s.refuse(w, x, http.StatusForbidden, "permission_error", "model_not_approved", reason)
 		}
-		return s.fail(w, kind, http.StatusBadGateway, "api_error", "upstream_unavailable", reason)
+		return s.refuse(w, x, http.StatusBadGateway, "api_error", "upstream_unavailable", reason)
 	}
 	defer resp.Body.Close()
 	ev.Upstream, ev.Zone = u.Name, u.Zone
+	x.up = u
 
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		return s.relayStream(w, r, x, resp)
@@ -303,42 +346,59 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 // relayJSON reads a whole upstream JSON response, guards and restores its
 // strings, records the audit event and answers.
 func (s *Server) relayJSON(w http.ResponseWriter, r *http.Request, x *exchange, resp *http.Response) int {
-	ctx := r.Context()
+	ctx := x.ctx
 	t := time.Now()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxResponseBytes+1))
 	x.upstream += time.Since(t)
 	if err != nil {
-		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_read", "reading the upstream response failed")
+		x.endUpstream(resp.StatusCode, "upstream_read")
+		return s.refuse(w, x, http.StatusBadGateway, "api_error", "upstream_read", "reading the upstream response failed")
 	}
+	x.endUpstream(resp.StatusCode, "")
 	if int64(len(raw)) > s.cfg.MaxResponseBytes {
-		return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_too_large", "upstream response larger than max_response_bytes")
+		return s.refuse(w, x, http.StatusBadGateway, "api_error", "upstream_too_large", "upstream response larger than max_response_bytes")
 	}
 	out := raw // nothing restored or masked: answer with the upstream's bytes
-	u, clean := s.cleanResponse(raw)
+	gctx, sp := s.stage(ctx, x, "warden.guard")
+	var model *string // the response model, read for the trace only
+	if x.recording {
+		model = &x.respModel
+	}
+	u, clean := s.cleanResponse(raw, model)
 	if !clean {
 		var doc any
 		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(&doc); err != nil {
 			// Never pass through what cannot be inspected.
-			return s.fail(w, x.kind, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
+			failStage(sp, "upstream_malformed")
+			sp.End()
+			return s.refuse(w, x, http.StatusBadGateway, "api_error", "upstream_malformed", "upstream answered with something that is not JSON")
 		}
-		n, err := s.guardDoc(ctx, x, doc)
+		n, err := s.guardDoc(gctx, x, doc)
 		if err != nil {
-			return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
+			failStage(sp, "restore_failed")
+			sp.End()
+			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "restore_failed", "response guard failed; response withheld")
 		}
 		if n > 0 {
 			if out, err = json.Marshal(doc); err != nil {
-				return s.fail(w, x.kind, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
+				sp.End()
+				return s.refuse(w, x, http.StatusInternalServerError, "api_error", "encode", "could not encode the response")
 			}
 		}
 		u = usageOf(doc)
+		if x.recording {
+			m, _ := doc.(map[string]any)
+			x.respModel = responseModel(m)
+		}
 	}
+	sp.End()
 	s.adjustUsage(ctx, x, u)
 	x.ev.ResponseBody = out
 	x.ev.Restored, x.ev.Leaks = x.restored, x.leaks
 	if idx, err := s.record(ctx, x, resp.StatusCode); err != nil {
-		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "audit_unavailable", "audit log unavailable; response withheld")
+		return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "audit_unavailable", "audit log unavailable; response withheld")
 	} else if idx >= 0 {
 		w.Header().Set("Warden-Audit-Index", strconv.FormatInt(idx, 10))
 	}
@@ -358,14 +418,21 @@ func (s *Server) record(ctx context.Context, x *exchange, status int) (int64, er
 	x.ev.Status = status
 	x.ev.UpstreamTime = x.upstream
 	x.ev.Overhead = time.Since(x.start) - x.upstream
+	ctx, sp := s.stage(ctx, x, "warden.audit")
+	defer sp.End()
 	idx, err := s.deps.Auditor.Record(ctx, x.ev)
 	if err != nil {
+		failStage(sp, "audit_unavailable")
 		s.deps.Metrics.auditFailures.Inc()
 		s.log.Error("audit record failed", "request_id", x.ev.RequestID, "error", err.Error())
 		if s.cfg.AuditFailOpen {
 			return -1, nil
 		}
 		return -1, err
+	}
+	x.auditIndex = idx
+	if sp.IsRecording() {
+		sp.SetAttributes(keyAuditIndex.Int64(idx))
 	}
 	return idx, nil
 }
@@ -450,6 +517,7 @@ func overlapsToken(f detect.Finding, toks []transform.TokenRef) bool {
 // adjustUsage corrects the rate limiter's token estimate with the usage
 // the upstream reported.
 func (s *Server) adjustUsage(ctx context.Context, x *exchange, u usage) {
+	x.usage.merge(u)
 	if s.deps.Limiter == nil {
 		return
 	}
@@ -652,6 +720,13 @@ func walkStrings(v any, fn func(key string, parent map[string]any, v string, set
 		}
 	}
 	walk(v, "", nil)
+}
+
+// refuse answers a request with an error (fail) and keeps its code for
+// the trace.
+func (s *Server) refuse(w http.ResponseWriter, x *exchange, status int, typ, code, msg string) int {
+	x.errType = code
+	return s.fail(w, x.kind, status, typ, code, msg)
 }
 
 // fail writes an error in the API's own format and returns status.

@@ -119,10 +119,14 @@ func (u *usage) set(key string, n int) {
 // cleanResponse walks a JSON response and reports whether it needs no
 // change: no string the guard would scan holds a finding or a token.
 // It also returns the usage the upstream reported ($.usage or
-// $.response.usage).
-func (s *Server) cleanResponse(raw []byte) (usage, bool) {
+// $.response.usage) and, when model is not nil, sets it to the response
+// model ($.model or $.response.model) for the trace.
+func (s *Server) cleanResponse(raw []byte, model *string) (usage, bool) {
 	var u usage
 	_, err := detect.WalkJSON(raw, s.respWalk, func(v detect.JSONValue) (string, bool, error) {
+		if model != nil && v.Key == "model" && !v.Number && (v.Path == "$.model" || v.Path == "$.response.model") {
+			*model = strings.Clone(v.Value)
+		}
 		if v.Number {
 			if v.Path == "$.usage."+v.Key || v.Path == "$.response.usage."+v.Key {
 				n, _ := strconv.Atoi(v.Value)

@@ -21,7 +21,7 @@ func (s *Server) limits(principal, model string) (pl, ml ratelimit.Limit, hasP, 
 
 // limit charges a request to its principal's and its model's budgets. It
 // writes the 429 (with Retry-After) or the fail-closed 503 itself.
-func (s *Server) limit(ctx context.Context, w http.ResponseWriter, kind apiKind, principal, model string, tokens int) (int, bool) {
+func (s *Server) limit(ctx context.Context, w http.ResponseWriter, x *exchange, principal, model string, tokens int) (int, bool) {
 	if s.deps.Limiter == nil {
 		return 0, false
 	}
@@ -29,7 +29,7 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, kind apiKind,
 	check := func(key string, lim ratelimit.Limit) (int, bool) {
 		res, err := s.deps.Limiter.Take(ctx, key, lim, tokens)
 		if err != nil {
-			return s.fail(w, kind, http.StatusServiceUnavailable, "api_error", "rate_limiter_unavailable",
+			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "rate_limiter_unavailable",
 				"rate limiter unavailable; refusing to serve without limits"), true
 		}
 		if res.Allowed {
@@ -41,7 +41,7 @@ func (s *Server) limit(ctx context.Context, w http.ResponseWriter, kind apiKind,
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.deps.Metrics.rateLimited.WithLabelValues(key[:1]).Inc()
-		return s.fail(w, kind, http.StatusTooManyRequests, "rate_limit_error", "rate_limited",
+		return s.refuse(w, x, http.StatusTooManyRequests, "rate_limit_error", "rate_limited",
 			fmt.Sprintf("rate limit reached; retry after %ds", secs)), true
 	}
 	if hasP {

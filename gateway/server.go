@@ -23,6 +23,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
@@ -82,6 +85,11 @@ type Deps struct {
 	Limiter  Limiter
 	Auditor  Auditor
 	Metrics  *Metrics
+	// TracerProvider receives a span per API request (trace.go). Nil:
+	// no tracing (the noop provider, which the request path skips
+	// altogether), and no trace header is read from callers or sent
+	// upstream.
+	TracerProvider trace.TracerProvider
 	// Ready reports whether the store and keys are usable (for /readyz).
 	Ready func(ctx context.Context) error
 }
@@ -98,6 +106,8 @@ type Server struct {
 	mu        sync.Mutex
 	deidents  map[string]*transform.Deidentifier
 	stateless *transform.StatelessTokens
+	tracer    trace.Tracer
+	tracing   bool // a TracerProvider was given: propagate trace context
 
 	// reqWalk and respWalk are the walker options of the fast path
 	// (fastpath.go).
@@ -147,6 +157,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Metrics == nil {
 		deps.Metrics = NewMetrics(nil)
 	}
+	tp := deps.TracerProvider
+	if tp == nil {
+		tp = noop.NewTracerProvider()
+	}
 	leak, err := transform.NewDeidentifier(transform.Config{Default: cfg.LeakOperator, Key: cfg.Key})
 	if err != nil {
 		return nil, fmt.Errorf("gateway: leak_operator: %w", err)
@@ -158,6 +172,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		streams:  make(chan struct{}, cfg.MaxStreams),
 		leak:     leak,
 		deidents: map[string]*transform.Deidentifier{},
+		tracer:   tp.Tracer(tracerName),
+		tracing:  deps.TracerProvider != nil,
 		client: &http.Client{Transport: &http.Transport{
 			Proxy:               nil,
 			MaxIdleConnsPerHost: 256,

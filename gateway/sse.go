@@ -107,12 +107,12 @@ type template struct {
 
 // relayStream rewrites an SSE response event by event.
 func (s *Server) relayStream(w http.ResponseWriter, r *http.Request, x *exchange, resp *http.Response) int {
-	ctx := r.Context()
+	ctx := x.ctx
 	select {
 	case s.streams <- struct{}{}:
 		defer func() { <-s.streams }()
 	default:
-		return s.fail(w, x.kind, http.StatusServiceUnavailable, "api_error", "too_many_streams", "too many concurrent streams; retry shortly")
+		return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "too_many_streams", "too many concurrent streams; retry shortly")
 	}
 	fl, _ := w.(http.Flusher)
 	h := w.Header()
@@ -151,6 +151,7 @@ func (s *Server) relayStream(w http.ResponseWriter, r *http.Request, x *exchange
 		idle.Reset(s.cfg.StreamIdleTimeout)
 		x.upstream += time.Since(t)
 		if err == io.EOF {
+			x.endUpstream(resp.StatusCode, "")
 			break
 		}
 		if err == nil {
@@ -162,6 +163,8 @@ func (s *Server) relayStream(w http.ResponseWriter, r *http.Request, x *exchange
 			s.streamError(&out, x.kind, "upstream stream ended abnormally or could not be guarded; response ended by Warden")
 			emit()
 			status = http.StatusBadGateway
+			x.errType = "stream_aborted"
+			x.endUpstream(resp.StatusCode, "stream_aborted")
 			s.deps.Metrics.streamErrors.Inc()
 			break
 		}
@@ -172,6 +175,7 @@ func (s *Server) relayStream(w http.ResponseWriter, r *http.Request, x *exchange
 			out.Reset()
 			s.streamError(&out, x.kind, "response guard failed; response ended by Warden")
 			status = http.StatusBadGateway
+			x.errType = "restore_failed"
 		}
 		emit()
 	}
@@ -230,6 +234,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 		return fmt.Errorf("%w: event data is not JSON", errMalformedStream)
 	}
 	obj, _ := doc.(map[string]any)
+	x.noteResponse(obj)
 	var deltas []deltaRef
 	collectDeltas(doc, nil, x.kind, &deltas)
 	if len(deltas) == 0 {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+
 	"github.com/wardenhq/warden/policy"
 )
 
@@ -38,6 +40,7 @@ type Upstream struct {
 	Check func(ctx context.Context, model string) error
 
 	base      *url.URL
+	addr      []attribute.KeyValue // server.address and server.port, for spans
 	failures  atomic.Int32
 	downUntil atomic.Int64 // unix nanos; passive health: skip after failures
 }
@@ -55,6 +58,7 @@ func (u *Upstream) init() error {
 	}
 	b.Path = strings.TrimRight(b.Path, "/")
 	u.base = b
+	u.addr = serverAttrs(u)
 	return nil
 }
 
@@ -141,6 +145,7 @@ func (s *Server) send(ctx context.Context, u *Upstream, in *http.Request, path s
 			req.Header.Set(h, v)
 		}
 	}
+	s.injectTrace(ctx, req.Header)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "warden-gateway")
 	if u.Key != "" {

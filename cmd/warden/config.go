@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -49,6 +50,9 @@ type Config struct {
 	Server ServerConfig `yaml:"server"`
 	// Upstreams are the models the gateway may call.
 	Upstreams []UpstreamConfig `yaml:"upstreams"`
+	// Telemetry exports OpenTelemetry traces. Default off. (Metrics are
+	// always served at /metrics, in the Prometheus format.)
+	Telemetry TelemetryConfig `yaml:"telemetry"`
 
 	path string // file the config was read from, for messages
 }
@@ -202,6 +206,38 @@ type UpstreamConfig struct {
 	RequireApproved bool `yaml:"require_approved"`
 }
 
+// TelemetryConfig configures OpenTelemetry export.
+type TelemetryConfig struct {
+	// Traces sends a span per API request (gen_ai.* semantic
+	// conventions; names, counts and decisions, never content) to an
+	// OTLP/HTTP collector.
+	Traces TracesConfig `yaml:"traces"`
+}
+
+// TracesConfig configures trace export. Traces are on when an endpoint
+// is known.
+type TracesConfig struct {
+	// Endpoint is the collector's OTLP/HTTP base URL
+	// (http://collector:4318); spans are POSTed, protobuf-encoded, to
+	// <endpoint>/v1/traces (an endpoint already ending in /v1/traces is
+	// used as is). Default: $OTEL_EXPORTER_OTLP_TRACES_ENDPOINT (the full
+	// URL), else $OTEL_EXPORTER_OTLP_ENDPOINT (a base URL), else empty:
+	// no traces. The exporter reads the other OTEL_EXPORTER_OTLP_*
+	// variables (headers, certificate, compression, timeout) itself.
+	Endpoint string `yaml:"endpoint"`
+	// SampleRatio is the share of requests traced, between 0 and 1, for
+	// callers that send no traceparent; a caller's traceparent decides
+	// for its own requests (parent-based sampling). Default (0 or unset)
+	// 1: every request.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name of the spans. Default
+	// $OTEL_SERVICE_NAME, else warden.
+	ServiceName string `yaml:"service_name"`
+
+	url    string // where spans are POSTed, from Endpoint or the environment
+	source string // the key or variable url came from, for messages
+}
+
 // Duration is a time.Duration written as "5m" in YAML.
 type Duration time.Duration
 
@@ -280,6 +316,39 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	if c.Server.Listen == "" {
 		c.Server.Listen = "127.0.0.1:8080"
 	}
+	c.Telemetry.Traces.applyDefaults(getenv)
+}
+
+// applyDefaults finds where spans go, following the OTLP exporter
+// conventions: a signal-specific variable is the full URL, the general
+// one a base URL.
+func (t *TracesConfig) applyDefaults(getenv func(string) string) {
+	switch {
+	case t.Endpoint != "":
+		t.url, t.source = tracesURL(t.Endpoint), "telemetry.traces.endpoint"
+	case getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "":
+		t.url, t.source = getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+	case getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "":
+		t.url, t.source = tracesURL(getenv("OTEL_EXPORTER_OTLP_ENDPOINT")), "OTEL_EXPORTER_OTLP_ENDPOINT"
+	}
+	if t.SampleRatio == 0 {
+		t.SampleRatio = 1
+	}
+	if t.ServiceName == "" {
+		t.ServiceName = getenv("OTEL_SERVICE_NAME")
+	}
+	if t.ServiceName == "" {
+		t.ServiceName = "warden"
+	}
+}
+
+// tracesURL is the OTLP/HTTP traces URL of a collector base URL.
+func tracesURL(base string) string {
+	base = strings.TrimRight(base, "/")
+	if strings.HasSuffix(base, "/v1/traces") {
+		return base
+	}
+	return base + "/v1/traces"
 }
 
 func (c *Config) validate() error {
@@ -311,6 +380,15 @@ func (c *Config) validate() error {
 	}
 	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
 		return fmt.Errorf("%s: server.tls: cert_file and key_file go together", where)
+	}
+	if t := c.Telemetry.Traces; t.url != "" {
+		// The URL is not echoed: collector URLs may carry credentials.
+		if u, err := url.Parse(t.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%s: %s: want the http:// or https:// URL of an OTLP/HTTP collector", where, t.source)
+		}
+	}
+	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
+		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
 	}
 	return nil
 }

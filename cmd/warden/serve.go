@@ -42,6 +42,10 @@ request with the text it received, so you can see what a model would get.
 Endpoints: POST /v1/chat/completions, /v1/responses, /v1/completions,
 /v1/embeddings, /v1/messages; GET /v1/models, /healthz, /readyz, /metrics.
 
+With telemetry.traces.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) set, each
+request is a span sent over OTLP/HTTP: names, counts and decisions in the
+gen_ai.* conventions, never content. Queued spans are flushed on stop.
+
 Stops gracefully on SIGINT/SIGTERM, letting streams in flight finish
 (server.shutdown_timeout). Logs are JSON lines on standard error and never
 contain prompt text, values, keys or tokens.
@@ -97,7 +101,8 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "warden serve: server.listen:", err)
 		return exitUsage
 	}
-	log.Info("warden gateway listening", "url", scheme+"://"+ln.Addr().String()+"/v1", "upstreams", upstreamSummary(cfg))
+	log.Info("warden gateway listening", "url", scheme+"://"+ln.Addr().String()+"/v1", "upstreams", upstreamSummary(cfg),
+		"traces", cfg.Telemetry.Traces.url != "")
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
@@ -251,13 +256,21 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		}
 		return &gateway.Principal{Name: p.Name, Tenant: p.Tenant, Roles: p.Roles, Models: p.Models, Method: p.Method}, nil
 	})
+	// Its closer flushes the queued spans; runServe closes after the
+	// HTTP server has drained, so the last requests' spans are queued.
+	tp, closeTraces, err := newTracerProvider(ctx, cfg.Telemetry.Traces, log)
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, closeTraces)
 	gw, err := gateway.New(gcfg, gateway.Deps{
-		Auth:     authenticate,
-		Detector: eng,
-		Policy:   pol,
-		Tokens:   vaultTokens{v: v},
-		Limiter:  limiter,
-		Auditor:  alog,
+		Auth:           authenticate,
+		Detector:       eng,
+		Policy:         pol,
+		Tokens:         vaultTokens{v: v},
+		Limiter:        limiter,
+		Auditor:        alog,
+		TracerProvider: tp,
 		Ready: func(ctx context.Context) error {
 			return db.Read().PingContext(ctx)
 		},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -25,34 +26,27 @@ const benchFiller = "The quarterly planning review covers the roadmap for the su
 // tokens, restore, audit commit to SQLite) with the in-process echo
 // upstream, so no network hop is counted. bench/gateway.sh measures the
 // latency over real sockets.
-func BenchmarkServeChat(b *testing.B) {
+func BenchmarkServeChat(b *testing.B) { benchServeChat(b, "") }
+
+// BenchmarkServeChatTraced is BenchmarkServeChat with every request
+// traced (sample_ratio 1) and exported over OTLP/HTTP to a local
+// collector that discards what it receives.
+func BenchmarkServeChatTraced(b *testing.B) {
+	col := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+	}))
+	defer col.Close()
+	benchServeChat(b, "telemetry:\n  traces:\n    endpoint: "+col.URL+"\n")
+}
+
+func benchServeChat(b *testing.B, extraConfig string) {
 	for _, pii := range []bool{false, true} {
 		name := "passthrough"
 		if pii {
 			name = "protected"
 		}
 		b.Run(name, func(b *testing.B) {
-			dir := b.TempDir()
-			cfgPath := filepath.Join(dir, "warden.yaml")
-			if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\n"), 0o600); err != nil {
-				b.Fatal(err)
-			}
-			var out, errb bytes.Buffer
-			c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
-			if code := runAPIKey(context.Background(), c, []string{"create", "--config", cfgPath, "--name", "bench", "--models", "gpt-4o-mini", "--tenant", "bench"}); code != exitOK {
-				b.Fatalf("apikey create: %s", errb.String())
-			}
-			lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-			key := lines[len(lines)-1]
-			cfg, err := loadConfig(cfgPath, func(string) string { return "" })
-			if err != nil {
-				b.Fatal(err)
-			}
-			log := slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))
-			gw, closeAll, err := buildGateway(context.Background(), cfg, c, log)
-			if err != nil {
-				b.Fatal(err)
-			}
+			gw, key, closeAll := newServeStack(b, extraConfig)
 			defer closeAll()
 			const distinct = 100
 			bodies := make([][]byte, distinct)
@@ -90,4 +84,33 @@ func BenchmarkServeChat(b *testing.B) {
 			}
 		})
 	}
+}
+
+// newServeStack writes a config (data_dir, then extra), creates an API
+// key for gpt-4o-mini and builds the whole `warden serve` stack in
+// process.
+func newServeStack(tb testing.TB, extra string) (http.Handler, string, func()) {
+	tb.Helper()
+	dir := tb.TempDir()
+	cfgPath := filepath.Join(dir, "warden.yaml")
+	if err := os.WriteFile(cfgPath, []byte("data_dir: "+filepath.Join(dir, "data")+"\n"+extra), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := runAPIKey(context.Background(), c, []string{"create", "--config", cfgPath, "--name", "bench", "--models", "gpt-4o-mini", "--tenant", "bench"}); code != exitOK {
+		tb.Fatalf("apikey create: %s", errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	key := lines[len(lines)-1]
+	cfg, err := loadConfig(cfgPath, func(string) string { return "" })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	log := slog.New(slog.NewJSONHandler(&bytes.Buffer{}, nil))
+	gw, closeAll, err := buildGateway(context.Background(), cfg, c, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return gw, key, closeAll
 }
