@@ -32,6 +32,7 @@ type numRun struct {
 	digits  [maxDigits]byte
 	plus    bool // a '+' directly before start
 	paren   bool // '(' directly before start and ')' after the first group
+	trunk   bool // "+44 (0)20 …": a bracketed trunk zero after the country code, not in digits
 	overrun bool // more digits followed than maxDigits allows
 }
 
@@ -86,10 +87,41 @@ func (s *Scan) Run(at int) *numRun {
 				i++
 				continue
 			}
+			if r.plus && g == 0 && c == ' ' {
+				if j := trunkZero(t, i+1); j > 0 {
+					r.trunk, r.sep[g] = true, ' '
+					i = j
+					continue
+				}
+			}
+		case c == '(' && r.plus && g == 0:
+			if j := trunkZero(t, i); j > 0 {
+				r.trunk, r.sep[g] = true, ' '
+				i = j
+				continue
+			}
 		}
 		break
 	}
 	return r
+}
+
+// trunkZero reads the "(0)" that international numbers of trunk-prefix
+// countries carry after the country code ("+44 (0)20 7946 0958": dial
+// the 0 only from inside the country). It returns the offset of the
+// digit after it, or 0.
+func trunkZero(t string, i int) int {
+	if i+3 >= len(t) || t[i] != '(' || t[i+1] != '0' || t[i+2] != ')' {
+		return 0
+	}
+	j := i + 3
+	if t[j] == ' ' || t[j] == '-' {
+		j++
+	}
+	if j < len(t) && isDigit(t[j]) {
+		return j
+	}
+	return 0
 }
 
 // end returns the offset past the first k groups.
@@ -162,11 +194,18 @@ func (*numberRecognizer) Triggers() []Trigger { return []Trigger{{Kind: TriggerD
 
 var (
 	cardContext  = []string{"card", "credit", "debit", "visa", "mastercard", "amex", "american express", "discover", "cc", "pan", "payment", "cvv", "expir"}
-	ssnContext   = []string{"ssn", "social security", "social sec", "ss#", "ss #", "ss no", "tax id", "taxpayer"}
+	ssnContext   = []string{"ssn", "social security", "social sec", "ss#", "ss #", "ss no", "tax id", "taxpayer", "tin"}
 	itinContext  = []string{"itin", "taxpayer", "tax id", "tin"}
 	abaContext   = []string{"routing", "aba", "rtn", "transit", "bank", "ach", "wire"}
 	nhsContext   = []string{"nhs", "health service", "patient", "health number"}
-	phoneContext = []string{"phone", "tel", "mobile", "cell", "call", "fax", "contact", "sms", "whatsapp", "dial", "reach", "number", "ph", "mob"}
+	phoneContext = []string{"phone", "tel", "mobile", "cell", "call", "fax", "contact", "sms", "whatsapp", "dial", "reach", "ph", "mob",
+		// other words and languages: "ring us on", Telefon, téléphone,
+		// Handy, portable, appelez, llámame, ligue, chiamare, bellen,
+		// celular, Durchwahl, tlf, 電話, 携帯, 电话, 전화, телефон.
+		"ring", "landline", "hotline", "helpline", "switchboard", "tél", "handy", "portable", "appel", "llam", "ligue", "chiam",
+		"bellen", "celular", "móvil", "movil", "gsm", "durchwahl", "tlf", "電話", "携帯", "电话", "전화", "тел",
+		// last: the weakest word, which national formats do not count.
+		"number"}
 )
 
 func (nr *numberRecognizer) Find(s *Scan, at int) {

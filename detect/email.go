@@ -1,5 +1,7 @@
 package detect
 
+import "unicode/utf8"
+
 // emailRecognizer finds e-mail addresses (RFC 5322 dot-atom local parts,
 // the characters people use in practice, and DNS domains with an
 // alphabetic top-level label). It wakes at '@' and expands both ways.
@@ -21,10 +23,22 @@ func isLocalChar(c byte) bool {
 
 func (emailRecognizer) Find(s *Scan, at int) {
 	t := s.text
-	// Local part: walk left.
+	// Local part: walk left. Accented Latin letters count (RFC 6531
+	// addresses such as björn@…); another script before the address
+	// ("请联系support@…") ends it.
 	i := at
-	for i > 0 && at-i < maxLocalPart && isLocalChar(t[i-1]) {
-		i--
+	for i > 0 && at-i < maxLocalPart {
+		if isLocalChar(t[i-1]) {
+			i--
+			continue
+		}
+		if t[i-1] >= utf8.RuneSelf {
+			if r, size := utf8.DecodeLastRuneInString(t[:i]); latinLetter(r) {
+				i -= size
+				continue
+			}
+		}
+		break
 	}
 	// Trim leading dots, quotes and dashes ("--user@" in text).
 	for i < at && (t[i] == '.' || t[i] == '\'' || t[i] == '-') {
@@ -33,10 +47,11 @@ func (emailRecognizer) Find(s *Scan, at int) {
 	if i == at || t[at-1] == '.' {
 		return
 	}
-	if i > 0 && (isAlnum(t[i-1]) || t[i-1] >= 0x80) {
+	if i > 0 && isAlnum(t[i-1]) {
 		return // local part runs into something we do not accept
 	}
-	// Domain: labels of [A-Za-z0-9-], separated by dots.
+	// Domain: labels of letters, digits and '-' (accented Latin letters
+	// for internationalised names), separated by dots.
 	j := at + 1
 	lastDot := -1
 	labelStart := j
@@ -46,7 +61,14 @@ func (emailRecognizer) Find(s *Scan, at int) {
 			j++
 			continue
 		}
-		if c == '.' && j > labelStart && j+1 < len(t) && isAlnum(t[j+1]) {
+		if c >= utf8.RuneSelf {
+			if r, size := utf8.DecodeRuneInString(t[j:]); latinLetter(r) {
+				j += size
+				continue
+			}
+			break
+		}
+		if c == '.' && j > labelStart && j+1 < len(t) && (isAlnum(t[j+1]) || t[j+1] >= 0xC3) {
 			if t[j-1] == '-' {
 				return
 			}
@@ -69,10 +91,16 @@ func (emailRecognizer) Find(s *Scan, at int) {
 			}
 		}
 	}
-	if t[j-1] == '-' || (j < len(t) && t[j] >= 0x80) {
+	if t[j-1] == '-' {
 		return
 	}
 	s.Add(Finding{Type: "EMAIL_ADDRESS", Category: PII, Start: i, End: j, Score: 0.95, Recognizer: "email"})
+}
+
+// latinLetter reports an accented Latin letter (U+00C0-U+024F without the
+// multiplication and division signs).
+func latinLetter(r rune) bool {
+	return r >= 0xC0 && r <= 0x24F && r != 0xD7 && r != 0xF7
 }
 
 // urlRecognizer finds URLs with a scheme ("https://…", "ftp://…") and
@@ -153,28 +181,66 @@ func (urlRecognizer) Find(s *Scan, at int) {
 
 // ibanRecognizer finds IBANs, compact or printed in groups of four,
 // checked against the country's registered length and ISO 7064 mod 97.
+// It wakes at the upper-case country codes; an IBAN typed in lower case
+// ("iban: de89 3704 …") is read only after the word "iban", since the
+// lower-case codes ("de", "it", "no") start common words.
 type ibanRecognizer struct{}
 
 func (ibanRecognizer) Name() string    { return "iban" }
 func (ibanRecognizer) Types() []string { return []string{"IBAN_CODE"} }
 func (ibanRecognizer) Triggers() []Trigger {
-	ts := make([]Trigger, 0, len(ibanLengths))
+	ts := make([]Trigger, 0, len(ibanLengths)+1)
 	for cc := range ibanLengths {
 		ts = append(ts, Trigger{Kind: TriggerPrefix, Prefix: cc})
 	}
-	return ts
+	return append(ts, Trigger{Kind: TriggerPrefix, Prefix: "iban", Fold: true})
 }
 
-func (ibanRecognizer) Find(s *Scan, at int) {
+func (r ibanRecognizer) Find(s *Scan, at int) {
+	t := s.text
+	if lower[t[at]] == 'i' && lower[t[at+1]] == 'b' {
+		r.afterKeyword(s, at+4)
+		return
+	}
+	r.parse(s, at)
+}
+
+// afterKeyword looks for an IBAN with a lower- or mixed-case country code
+// after the word "iban" and a separator (`iban: `, `"iban": "`, `IBAN=`).
+func (r ibanRecognizer) afterKeyword(s *Scan, i int) {
+	t := s.text
+	if i < len(t) && isAlnum(t[i]) {
+		return // "ibans", "IBAN1"
+	}
+	for j := i; j < len(t) && j-i < 6; j++ {
+		switch t[j] {
+		case ' ', ':', '=', '"', '\'', '\t':
+			continue
+		}
+		if j+1 < len(t) && (isLower(t[j]) || isLower(t[j+1])) {
+			r.parse(s, j)
+		}
+		return
+	}
+}
+
+func (ibanRecognizer) parse(s *Scan, at int) {
 	t := s.text
 	if at+4 > len(t) || !isDigit(t[at+2]) || !isDigit(t[at+3]) {
 		return
 	}
-	want := ibanLengths[t[at:at+2]]
+	var cc [2]byte
+	for k := 0; k < 2; k++ {
+		c := t[at+k]
+		if isLower(c) {
+			c -= 32
+		}
+		cc[k] = c
+	}
+	want := ibanLengths[string(cc[:])]
 	var buf [34]byte
 	n := 0
 	j := at
-	spaced := false
 	for j < len(t) && n < want {
 		c := t[j]
 		if isUpper(c) || isDigit(c) {
@@ -191,16 +257,14 @@ func (ibanRecognizer) Find(s *Scan, at int) {
 		}
 		// Printed form: single spaces (or dashes) after every group of four.
 		if (c == ' ' || c == '-') && n%4 == 0 && n > 0 && j+1 < len(t) && isAlnum(t[j+1]) {
-			spaced = true
 			j++
 			continue
 		}
 		break
 	}
-	if n != want || wordAfter(t, j) {
+	if n != want || wordAfter(t, j) || (at > 0 && isAlnum(t[at-1])) {
 		return
 	}
-	_ = spaced
 	if !validIBAN(bytesToString(buf[:n])) {
 		return
 	}

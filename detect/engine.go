@@ -144,6 +144,10 @@ func (pe *prefixEntry) matchAt(text string, i int) bool {
 	return len(pe.prefix) <= 8 || hasPrefixAt(text, i+8, pe.prefix[8:], pe.fold)
 }
 
+// escapeRec marks the byteTrig entry on '\\' that steps over an escaped
+// line break ("\\n") so that the word after it starts a word.
+const escapeRec = -1
+
 type byteEntry struct {
 	prefix string // "" for plain byte triggers
 	fold   bool
@@ -225,6 +229,8 @@ func NewWith(cfg Config, recs []Recognizer) (*Engine, error) {
 			return nil, err
 		}
 	}
+	// The escape entry comes last, after every trigger on '\\'.
+	e.byteTrig['\\'] = append(e.byteTrig['\\'], byteEntry{rec: escapeRec})
 	e.buildPrefixIndex()
 	e.pool.New = func() any { return &Scan{} }
 	return e, nil
@@ -310,6 +316,7 @@ func (e *Engine) ScanBytes(b []byte) []Finding {
 func (e *Engine) run(s *Scan) {
 	text := s.text
 	n := len(text)
+outer:
 	for i := 0; i < n; {
 		c := text[i]
 		cl := class[c]
@@ -317,6 +324,16 @@ func (e *Engine) run(s *Scan) {
 			// Byte triggers fire only here, at bytes that are not part
 			// of a word: a letter, digit or non-ASCII Byte never fires.
 			for _, be := range e.byteTrig[c] {
+				if be.rec == escapeRec {
+					// An escaped line break or tab ("\\n" in a JSON
+					// string or a log line) ends a word: the word after
+					// it starts at i+2.
+					if i+2 < n && (text[i+1] == 'n' || text[i+1] == 'r' || text[i+1] == 't') && class[text[i+2]]&clsWord != 0 {
+						i += 2
+						continue outer
+					}
+					continue
+				}
 				if be.prefix != "" && !hasPrefixAt(text, i, be.prefix, be.fold) {
 					continue
 				}

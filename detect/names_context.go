@@ -15,6 +15,7 @@ func (p *personRecognizer) cueBefore(text string, i int) nameCues {
 	for d := 1; d <= 3; d++ {
 		k := j
 		nl := 0
+		comma := false // the line before ends with ','
 	skip:
 		for k > 0 && i-k < 64 {
 			switch ch := text[k-1]; ch {
@@ -24,6 +25,22 @@ func (p *personRecognizer) cueBefore(text string, i int) nameCues {
 					return c
 				}
 				k--
+				comma = k > 0 && text[k-1] == ','
+			case 'n', 'r':
+				// An escaped line break ("Best,\\nTomás" in a JSON
+				// string or a log line).
+				if k < 2 || text[k-2] != '\\' {
+					break skip
+				}
+				if ch == 'n' {
+					nl++
+					if nl > 1 {
+						return c
+					}
+				}
+				k -= 2
+				comma = k > 0 && text[k-1] == ','
+
 			case ' ', '\t', '\r', '"', '\'', ':', '=', ',', '(', '[', '{', '-', '*', '#', '>', '|', '_', '<':
 				k--
 			default:
@@ -52,15 +69,21 @@ func (p *personRecognizer) cueBefore(text string, i int) nameCues {
 				c.det = true
 			case "in", "at", "near", "across", "around", "visit", "visiting", "outside", "inside":
 				c.placePrep = true
-			case "dear", "hi", "hello", "hey", "thanks", "thank", "cheers", "hiya", "morning", "afternoon", "evening", "bye", "goodbye":
+			case "dear", "hi", "hello", "hey", "thanks", "thank", "cheers", "hiya", "morning", "afternoon", "evening", "bye", "goodbye",
+				"bonjour", "hola", "ciao", "hallo", "hej", "hei", "salut", "ola", "beste", "liebe", "lieber", "chere", "cher", "gentile", "estimado", "estimada", "namaste":
 				c.greeting = true
 			}
 		}
 		j = st
 		if nl > 0 && d == 1 {
-			// A word on the line before counts only for sign-offs.
+			// A word on the line before counts only for sign-offs: a
+			// cue word, or a short line ending in a comma ("Best,",
+			// "Thanks again,", "Saludos,").
 			if cls&lexicon.Cue == 0 {
 				c = nameCues{}
+			}
+			if comma && i-st <= 24 {
+				c.strong = true
 			}
 			return c
 		}
@@ -122,6 +145,12 @@ func classifyNameKey(lex *lexicon.Table, key string) int {
 		}
 	}
 	k := buf[:n]
+	switch string(k) {
+	case "given", "family", "forename", "forenames":
+		// FHIR and form fields: {"given": "Aleksandr", "family": "Petrov"}.
+		// Only the whole key: "font-family" is no person's.
+		return nkeyPart
+	}
 	cls := lex.LookupFolded(k)
 	if cls&lexicon.KeyPerson != 0 {
 		switch string(k) {

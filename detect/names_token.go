@@ -176,7 +176,7 @@ func scanNameTok(lex *lexicon.Table, text string, i int) (t nameTok, ok bool) {
 		switch {
 		case isDigit(c), c == '_', c == '@':
 			t.shape = tokOther
-		case (c == '.' || c == '/' || c == '\\') && j+1 < len(text) && (isAlnum(text[j+1]) || text[j+1] >= utf8.RuneSelf):
+		case (c == '.' || c == '/' || c == '\\') && j+1 < len(text) && (isAlnum(text[j+1]) || text[j+1] >= utf8.RuneSelf) && !escapedBreak(text, j):
 			t.shape = tokOther
 		case c == '(':
 			t.shape = tokOther
@@ -186,6 +186,20 @@ func scanNameTok(lex *lexicon.Table, text string, i int) (t nameTok, ok bool) {
 		t.cls = tokenClass(lex, text[t.start:t.end], t.hyphen)
 	}
 	return t, true
+}
+
+// escapedBreak reports an escaped line break or tab at i ("\\n", "\\r",
+// "\\t") that is not followed by a lower-case letter: "Ngozi\\nHead of
+// Operations" ends the word, "C:\\Users\\nadia" is a path.
+func escapedBreak(text string, i int) bool {
+	if i+1 >= len(text) || text[i] != '\\' {
+		return false
+	}
+	switch text[i+1] {
+	case 'n', 'r', 't':
+		return i+2 >= len(text) || !isLower(text[i+2])
+	}
+	return false
 }
 
 // namePrefix reports whether p may be followed by a capital inside a

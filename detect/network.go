@@ -37,7 +37,7 @@ var (
 	// start and may run on ("addr" matches "address", "ip" matches "ipv6"
 	// and "src_ip"), so the list stays short: Scan.Context costs one
 	// substring search per word.
-	ipContext  = []string{"ip", "addr", "host", "server", "client", "src", "dst", "dest", "remote", "peer", "gateway", "listen", "bind", "inet", "dns", "proxy"}
+	ipContext  = []string{"ip", "addr", "host", "server", "client", "src", "dst", "dest", "remote", "peer", "gateway", "listen", "bind", "inet", "dns", "proxy", "loopback", "localhost"}
 	macContext = []string{"mac", "hwaddr", "ether", "bssid", "lladdr", "hardware", "physical address", "wifi", "device"}
 )
 
@@ -106,7 +106,7 @@ func (ipRecognizer) findV4(s *Scan, at int) {
 	if end < len(t) && (isWordByte(t[end]) || (t[end] == '.' && end+1 < len(t) && isAlnum(t[end+1]))) {
 		return
 	}
-	if versionBefore(t, at) || insideIPv6(t, at, end) {
+	if versionBefore(t, at) || outlineBefore(t, at) || insideIPv6(t, at, end) {
 		return
 	}
 	addID(s, idHit{typ: "IP_ADDRESS", rec: "ip_address", cat: Network, start: at, end: end, base: scoreIPv4})
@@ -155,6 +155,37 @@ func versionBefore(t string, i int) bool {
 		return lower[t[j]] == 'v' && lower[t[j+1]] == 'e' && lower[t[j+2]] == 'r'
 	case 7:
 		return hasPrefixAt(t, j, "version", true)
+	}
+	return false
+}
+
+// outlineBefore reports whether the dotted quad at i numbers a part of a
+// document: the word before it is "section", "table", "figure", "clause",
+// "chapter", "step" … ("see section 4.2.1.3", "Table 3.2.1.1", "§ 2.1.4.1").
+func outlineBefore(t string, i int) bool {
+	j := i
+	for k := 0; k < 2 && j > 0 && (t[j-1] == ' ' || t[j-1] == '.'); k++ {
+		j--
+	}
+	if j >= 2 && t[j-2] == 0xC2 && t[j-1] == 0xA7 { // §
+		return true
+	}
+	e := j
+	for j > 0 && e-j < 10 && isAlnum(t[j-1]) {
+		j--
+	}
+	if e == j || e-j >= 10 || (j > 0 && isAlnum(t[j-1])) {
+		return false
+	}
+	var buf [10]byte
+	w := buf[:0]
+	for k := j; k < e; k++ {
+		w = append(w, lower[t[k]])
+	}
+	switch string(w) {
+	case "section", "sections", "sec", "sect", "table", "tab", "figure", "fig", "clause", "chapter", "ch",
+		"step", "paragraph", "para", "article", "art", "appendix", "item", "rule", "part", "annex", "exhibit":
+		return true
 	}
 	return false
 }

@@ -245,7 +245,7 @@ func (p *personRecognizer) runs(s *Scan, toks []nameTok) {
 	for i < n {
 		// Leading words that cannot start a name.
 		placeBefore := false
-		for i < n && !isTitle(&toks[i]) && !(nameish(&toks[i]) && toks[i].shape != tokLower) {
+		for i < n && !isTitle(&toks[i]) && !(nameish(&toks[i]) && toks[i].shape != tokLower && !leadWord(toks, i)) {
 			placeBefore = toks[i].cls&lexicon.PlacePrefix != 0
 			i++
 		}
@@ -254,6 +254,21 @@ func (p *personRecognizer) runs(s *Scan, toks []nameTok) {
 		}
 		i = p.run(s, toks, i, placeBefore)
 	}
+}
+
+// leadWord reports whether toks[i] is a cue or common word that opens a
+// chain before a name rather than belonging to it: "Gentile Giulia
+// Bianchi", "Cher Marc Dupont". The next word must be a known first name
+// followed by another name word.
+func leadWord(toks []nameTok, i int) bool {
+	t := &toks[i]
+	if t.cls&(lexicon.Cue|lexicon.Word) == 0 || t.cls&lexicon.First != 0 && t.cls&lexicon.Cue == 0 {
+		return false
+	}
+	if i+2 >= len(toks) || nameEvidence(toks[i+1].cls) != evFirst || toks[i+1].shape != tokCap {
+		return false
+	}
+	return nameish(&toks[i+2]) && toks[i+2].shape != tokLower
 }
 
 // run scores the run starting at toks[i] and returns the index after it.
@@ -366,8 +381,31 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 			}
 		}
 	}
+	// Initials before a lone surname: "J. R. Smith", "M. Hernández".
+	initials := false
+	if words == 1 && !lastIsWord && first > coreStart && toks[coreStart].shape == tokInitial && toks[coreStart].dot {
+		initials = true
+	}
 	var score float64
 	switch {
+	case initials && !title:
+		switch fe {
+		case evFirst, evLast:
+			score = 0.6
+		case evWord:
+			return i
+		case evUnknown:
+			switch morph(text, &toks[first]) {
+			case lexicon.Place:
+				return i
+			case lexicon.Surname:
+				score = 0.6
+			default:
+				score = 0.45
+			}
+		default:
+			score = 0.45
+		}
 	case title && lastIsWord && words == 1:
 		// "Mr. Bean" but not "Dr Pepper", "Mr Clean".
 		score = 0.45
@@ -443,7 +481,7 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	if allCaps && !title && key <= 0 && !c.strong {
 		boost -= personAllCaps
 	}
-	if words == 1 && !title && !titleWeak && key <= 0 && !c.greeting && !c.strong {
+	if words == 1 && !initials && !title && !titleWeak && key <= 0 && !c.greeting && !c.strong {
 		boost = 0 // a lone word needs a cue, a greeting or a name key
 	}
 	score += boost
@@ -496,7 +534,8 @@ func pairScore(first, last int) float64 {
 		return 0.45
 	case evLast:
 		switch last {
-		case evLast:
+		case evLast, evFirst:
+			// "Zhou Yu"; "Nakamura Kenji" (family name first).
 			return 0.5
 		case evWord:
 			return 0.15

@@ -133,6 +133,17 @@ func atoi(d []byte) int {
 	return n
 }
 
+// Regions whose numbers are tried for a candidate written in national
+// format, most-used first. trunkRegions dial a trunk prefix 0 before the
+// national number ("020 7946 0958" in the UK, "06 12 34 56 78" in France);
+// plainRegions have none ("912 345 678" in Spain). Italy keeps its leading
+// 0 inside the number and is tried both ways.
+var (
+	trunkRegions = []int{44, 49, 33, 61, 81, 91, 31, 32, 43, 41, 46, 64, 27, 86, 82, 90, 353, 358, 972, 971,
+		66, 92, 20, 234, 254, 54, 60, 63, 62, 84, 886, 380, 55, 52, 57}
+	plainRegions = []int{34, 39, 351, 45, 47, 48, 30, 420, 55, 852, 65, 36, 40}
+)
+
 func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	t := s.text
 	// Only the whole run: a phone number is not the head of a longer
@@ -143,7 +154,7 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 		return
 	}
 	e := r.end(k)
-	if !cleanEnd(t, e) {
+	if !cleanEnd(t, e) || timeAt(t, e) {
 		return
 	}
 	shape, ok := classifyPhone(r, k)
@@ -153,6 +164,21 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	start := r.start
 	if r.plus || r.paren {
 		start--
+	}
+	if !r.plus && idBefore(t, start) {
+		return // INV-2024-000123, order_5551234567
+	}
+	digits := r.digits[:n]
+	if !r.plus && k == 3 && r.glen[0] == 3 && r.glen[1] == 2 && r.glen[2] == 4 && !r.paren {
+		return // 123-45-6789 is written like a US SSN, not like a phone
+	}
+	if !r.plus && digits[0] == '0' {
+		nr.nationalPhone(s, r, k, start, e)
+		return
+	}
+	if !r.plus && !nanpGroups(r, k) {
+		nr.foreignPhone(s, r, k, start, e)
+		return
 	}
 	var base float64
 	switch shape {
@@ -171,8 +197,11 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	}
 	// Whether the length is possible is cached and cheap: ask it before
 	// the context words are looked for.
-	d, ok := splitPhone(r.digits[:n], r.plus)
+	d, ok := splitPhone(digits, r.plus)
 	if !ok || !nr.phones.possible(d) {
+		if !r.plus {
+			nr.foreignPhone(s, r, k, start, e)
+		}
 		return
 	}
 	ctx := s.Context(start, e, phoneContext)
@@ -187,11 +216,213 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	if base < min && d.valid() {
 		base += validBonus
 	}
-	if base > 1 {
-		base = 1
+	nr.addPhone(s, start, e, base, ctx)
+}
+
+func (nr *numberRecognizer) addPhone(s *Scan, start, e int, score float64, ctx string) {
+	if score > 1 {
+		score = 1
 	}
 	s.Add(Finding{Type: "PHONE_NUMBER", Category: PII, Start: start, End: e,
-		Score: base, Recognizer: "phone", Context: s.ctxList(ctx)})
+		Score: score, Recognizer: "phone", Context: s.ctxList(ctx)})
+}
+
+// nationalPhone scores a candidate that starts with 0: an international
+// call prefix 00 and a country code ("0049 30 123456"), or a trunk 0 and
+// a national number ("020 7946 0958", "(02) 9876 5432", "06-12345678").
+// Digit groups of one digit (ISBN-10 "0-306-40615-2") are not a phone's.
+//
+// A trunk-0 number needs a context word other than "number", or else it
+// must be valid in one of trunkRegions and grouped exactly the way that
+// country prints its numbers (libphonenumber's national format): "020
+// 7946 0321" is a London number, "0456 7890 1234" a serial.
+func (nr *numberRecognizer) nationalPhone(s *Scan, r *numRun, k, start, e int) {
+	if groupBefore(s.text, start) {
+		return
+	}
+	n := r.ndigits(k)
+	digits := r.digits[:n]
+	for i := 0; i < k; i++ {
+		if r.glen[i] < 2 {
+			return
+		}
+	}
+	if r.paren && r.glen[0] > 5 {
+		return
+	}
+	if digits[1] == '0' {
+		if n < 10 || digits[2] == '0' || r.paren {
+			return
+		}
+		d, ok := splitPhone(digits[2:], true)
+		if !ok || !nr.phones.possible(d) {
+			return
+		}
+		nr.scoreIntlPrefix(s, start, e, 0.35, d)
+		return
+	}
+	if n < 9 || n > 12 {
+		return
+	}
+	if r.sep[0] == '.' && versionBefore(s.text, start) {
+		return // version 01.02.03.04.05
+	}
+	ctx := s.Context(start, e, phoneContext)
+	weak := ctx == "" || ctx == "number"
+	score := 0.65
+	switch {
+	case k == 1:
+		// A plain run with a leading zero is an id as often: it needs
+		// a phone word and a valid number.
+		if weak || !nr.phones.anyValid(digits, trunkRegions, true, nil) {
+			return
+		}
+	case weak:
+		if !nr.phones.anyValid(digits, trunkRegions, true, r.glen[:k]) {
+			return
+		}
+		score = 0.5
+		if ctx != "" {
+			score = 0.8
+		}
+	}
+	nr.addPhone(s, start, e, score, ctx)
+}
+
+// foreignPhone scores a candidate that is not a North American number
+// and has no leading 0: the national format of a country without a trunk
+// prefix ("912 345 678", "(11) 3456-7890"). Only a context word (other
+// than "number") makes it a phone, and the number must be valid in one of
+// plainRegions.
+func (nr *numberRecognizer) foreignPhone(s *Scan, r *numRun, k, start, e int) {
+	if groupBefore(s.text, start) {
+		return
+	}
+	n := r.ndigits(k)
+	if n < 8 || n > 11 || k < 2 {
+		return
+	}
+	for i := 0; i < k; i++ {
+		if r.glen[i] < 2 {
+			return
+		}
+	}
+	ctx := s.Context(start, e, phoneContext)
+	if ctx == "" || ctx == "number" || !nr.phones.anyValid(r.digits[:n], plainRegions, false, nil) {
+		return
+	}
+	nr.addPhone(s, start, e, 0.8, ctx)
+}
+
+// scoreIntlPrefix adds a candidate dialled with the 00 international
+// prefix: base, plus the context boost, plus the validity bonus when that
+// is needed to pass.
+func (nr *numberRecognizer) scoreIntlPrefix(s *Scan, start, e int, base float64, d phoneDigits) {
+	ctx := s.Context(start, e, phoneContext)
+	if ctx != "" {
+		base += 0.3
+	}
+	const validBonus = 0.15
+	if min := s.minScore("PHONE_NUMBER"); base < min {
+		if base+validBonus < min || !d.valid() {
+			return
+		}
+		base += validBonus
+	}
+	nr.addPhone(s, start, e, base, ctx)
+}
+
+// anyValid reports whether national digits are a valid number of one of
+// regions. With trunk, the leading 0 is the trunk prefix and not part of
+// the number, except in Italy. When groups is not nil, the digit groups
+// must also be those of the region's national format.
+func (p *phoneParser) anyValid(digits []byte, regions []int, trunk bool, groups []int) bool {
+	nsn := digits
+	if trunk {
+		nsn = digits[1:]
+	}
+	try := func(d phoneDigits) bool {
+		for _, c := range d.nsn {
+			if c != '0' {
+				break
+			}
+			d.zeros++
+		}
+		if !p.possible(d) || !d.valid() {
+			return false
+		}
+		return groups == nil || sameGroups(phonenumbers.Format(d.number(), phonenumbers.NATIONAL), groups)
+	}
+	for _, cc := range regions {
+		if cc == 39 && trunk {
+			continue
+		}
+		if try(phoneDigits{cc: cc, nsn: nsn}) {
+			return true
+		}
+	}
+	return trunk && try(phoneDigits{cc: 39, nsn: digits})
+}
+
+// sameGroups reports whether the digit runs of formatted have the lengths
+// in groups.
+func sameGroups(formatted string, groups []int) bool {
+	g, run := 0, 0
+	for i := 0; i <= len(formatted); i++ {
+		if i < len(formatted) && isDigit(formatted[i]) {
+			run++
+			continue
+		}
+		if run > 0 {
+			if g >= len(groups) || groups[g] != run {
+				return false
+			}
+			g++
+			run = 0
+		}
+	}
+	return g == len(groups)
+}
+
+// nanpGroups reports whether the digit groups of a candidate without a
+// country code are grouped the way North American numbers are written:
+// 3-3-4 and 1-3-3-4 with any separators, 3-7, 3-4 (a local number), or
+// one run of 10 digits (11 after a 1).
+func nanpGroups(r *numRun, k int) bool {
+	g := r.glen[:k]
+	switch k {
+	case 1:
+		return true // classifyPhone checked the length
+	case 2:
+		return g[0] == 3 && (g[1] == 7 || g[1] == 4)
+	case 3:
+		return g[0] == 3 && g[1] == 3 && g[2] == 4 || g[0] == 1 && g[1] == 3 && g[2] == 7
+	case 4:
+		return g[0] == 1 && g[1] == 3 && g[2] == 3 && g[3] == 4
+	}
+	return false
+}
+
+// groupBefore reports a digit and a space before start: the candidate is
+// the tail of a longer spaced digit run ("4111 1111 1111 1112").
+func groupBefore(t string, start int) bool {
+	return start >= 2 && t[start-1] == ' ' && isDigit(t[start-2])
+}
+
+// timeAt reports a ':' and a digit at e: the number is the date before
+// a clock time ("2025-03-02 14:11:09"), not a phone.
+func timeAt(t string, e int) bool {
+	return e+1 < len(t) && t[e] == ':' && isDigit(t[e+1])
+}
+
+// idBefore reports a letter or '_' glued to the number by '-' or '_'
+// ("INV-2024-000123", "order_5551234567"): an identifier, not a phone.
+func idBefore(t string, start int) bool {
+	if start < 2 || (t[start-1] != '-' && t[start-1] != '_') {
+		return false
+	}
+	c := t[start-2]
+	return isUpper(c) || isLower(c) || c == '_'
 }
 
 // classifyPhone decides whether the first k groups of r are written like
@@ -208,20 +439,20 @@ func classifyPhone(r *numRun, k int) (phoneShape, bool) {
 			short = false
 		}
 	}
-	if k > 1 && r.sep[0] == '.' && short {
-		return 0, false
+	if k > 1 && r.sep[0] == '.' && short && !(k == 5 && r.ndigits(k) == 10) {
+		return 0, false // but 01.42.68.53.00 is a French number
 	}
 	switch {
 	case r.plus:
 		return shapeIntl, true
 	case r.paren:
-		if r.glen[0] != 3 {
+		if r.glen[0] < 2 || r.glen[0] > 5 {
 			return 0, false
 		}
 		return shapeParen, true
 	case k == 1:
 		n := r.glen[0]
-		if n == 10 || (n == 11 && r.digits[0] == '1') {
+		if n == 10 || (n == 11 && r.digits[0] == '1') || (r.digits[0] == '0' && n >= 9 && n <= 13) {
 			return shapePlain, true
 		}
 		return 0, false

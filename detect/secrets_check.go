@@ -200,9 +200,15 @@ func placeholderValue(v string) bool {
 		return true
 	}
 	switch v[0] {
-	case '$', '<', '{', '%', '[', '(', '@', '#':
-		// ${VAR}, $VAR, <password>, {{ x }}, %(pw)s, [REDACTED], @var, #{x}
+	case '$', '<', '{', '%':
+		// ${VAR}, $VAR, <password>, {{ x }}, %(pw)s
 		return true
+	case '[', '(', '@', '#':
+		// [REDACTED], (none), @var, #{x}; but a long random value may
+		// start with any symbol (Django's SECRET_KEY = '(#TPr(k9…').
+		if len(v) < 20 || secretClasses(v) < 4 || shannon(v) < 3.5 {
+			return true
+		}
 	}
 	if strings.Contains(v, "${") || strings.Contains(v, "{{") || strings.Contains(v, "}}") {
 		return true

@@ -90,7 +90,8 @@ func (pemRecognizer) Find(s *Scan, at int) {
 
 // pemBody checks the text between the BEGIN and END lines: optional
 // RFC 1421 headers ("Proc-Type: …", "DEK-Info: …", "Comment: …"), then
-// base64 lines, with real or JSON-escaped line breaks. It returns the count
+// base64 lines, with real or JSON-escaped line breaks (or spaces, when a
+// form or a log flattened the lines). It returns the count
 // of base64 characters and whether the body is well-formed.
 func pemBody(b string) (int, bool) {
 	n := 0
@@ -118,6 +119,9 @@ func pemBody(b string) (int, bool) {
 		}
 		for i := 0; i < len(line); i++ {
 			c := line[i]
+			if c == ' ' || c == '\t' {
+				continue // line breaks flattened to spaces by a form or a log
+			}
 			if !csB64Pad[c] {
 				return n, false
 			}

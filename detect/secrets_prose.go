@@ -5,6 +5,7 @@ import "strings"
 // proseSecretRecognizer finds passwords given without an '=' or ':':
 //
 //	my password is Tr0ub4dor&3          (sentences: "is" / "was")
+//	temporary password Wq7!zRt2Lp       (a value mixing three classes)
 //	ALTER USER app WITH PASSWORD 'Zx9…' (SQL; also IDENTIFIED BY '…')
 //	mysqladmin --password S3cr3t!x      (command-line flags)
 //	machine api.acme.dev login ci password Qw9…  (.netrc)
@@ -54,6 +55,19 @@ func (proseSecretRecognizer) Find(s *Scan, at int) {
 		before := text[max(0, at-80):at][lineStart+1:]
 		if flag || strings.Contains(before, "login ") || strings.Contains(before, "machine ") {
 			proseValue(s, j, false) // --password x, .netrc
+			return
+		}
+		// "your temporary password Wq7!zRt2Lp": a value right after
+		// the word, when it mixes three character classes.
+		e := j
+		for e < len(text) && e-j < 64 && !isSpace(text[e]) && text[e] != '"' && text[e] != '`' {
+			e++
+		}
+		for e > j && strings.IndexByte(".,;:!?)'", text[e-1]) >= 0 {
+			e--
+		}
+		if e-j >= 8 && secretClasses(text[j:e]) >= 3 && strings.ContainsAny(text[j:e], "0123456789") {
+			proseValue(s, j, false)
 			return
 		}
 	}
