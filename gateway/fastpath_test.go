@@ -11,11 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
-	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
-	"github.com/wardenhq/warden/transform"
 )
 
 // fixedUpstream answers every request with reply and keeps the bodies
@@ -43,33 +40,8 @@ func (f *fixedUpstream) last() []byte {
 
 func newFixedGateway(t *testing.T, up *fixedUpstream, cfg gateway.Config, deps gateway.Deps) *httptest.Server {
 	t.Helper()
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	eng, err := detect.New(detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := policy.New(policy.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	deps.Auth = gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
-	})
-	deps.Detector, deps.Policy = eng, pol
-	cfg.Upstreams = []*gateway.Upstream{{Name: "u", URL: upSrv.URL + "/v1", Models: []string{"*"}}}
-	cfg.Key = key
-	gw, err := gateway.New(cfg, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
-	return srv
+	cfg.Upstreams = []*gateway.Upstream{{Name: "u", URL: upstreamURL(t, up), Models: []string{"*"}}}
+	return newTestGateway(t, cfg, deps)
 }
 
 func post(t *testing.T, srv *httptest.Server, body string) (int, []byte) {

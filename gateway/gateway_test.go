@@ -22,7 +22,6 @@ import (
 	"github.com/wardenhq/warden/internal/standin"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
-	"github.com/wardenhq/warden/transform"
 )
 
 const (
@@ -47,37 +46,20 @@ func newEnv(t *testing.T, opt standin.Options) *env {
 	t.Helper()
 	opt.Record = true
 	up := standin.New(opt)
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	eng, err := detect.New(detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := policy.New(policy.Config{}) // the default policy
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-		if r.Header.Get("Authorization") != "Bearer "+testKey && r.Header.Get("X-Api-Key") != testKey {
-			return nil, gateway.ErrUnauthenticated
-		}
-		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"gpt-4o-mini", "claude-test"}}, nil
-	})
-	gw, err := gateway.New(gateway.Config{
-		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upSrv.URL + "/v1", Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "gpt-4o", "claude-test"}}},
-		Key:       key,
-	}, gateway.Deps{Auth: auth, Detector: eng, Policy: pol})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
+	srv := newTestGateway(t, gateway.Config{
+		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upstreamURL(t, up), Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "gpt-4o", "claude-test"}}},
+	}, gateway.Deps{Auth: testAuth})
 	return &env{gw: srv, upstream: up}
 }
+
+// testAuth admits testKey (as a bearer token or Anthropic's x-api-key)
+// for alice of tenant acme.
+var testAuth = gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
+	if r.Header.Get("Authorization") != "Bearer "+testKey && r.Header.Get("X-Api-Key") != testKey {
+		return nil, gateway.ErrUnauthenticated
+	}
+	return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"gpt-4o-mini", "claude-test"}}, nil
+})
 
 func (e *env) client(key string) *openai.Client {
 	c := openai.NewClient(option.WithBaseURL(e.gw.URL+"/v1"), option.WithAPIKey(key), option.WithMaxRetries(0))

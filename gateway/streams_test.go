@@ -2,17 +2,12 @@ package gateway_test
 
 import (
 	"bufio"
-	"bytes"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
-	"github.com/wardenhq/warden/policy"
-	"github.com/wardenhq/warden/transform"
 )
 
 // heldStream is an upstream whose streams send one event, then wait
@@ -35,32 +30,16 @@ func (h *heldStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // its slot when a stream ends.
 func TestStreamCap(t *testing.T) {
 	up := &heldStream{started: make(chan struct{}, 4), release: make(chan struct{})}
-	upSrv := httptest.NewServer(up)
-	defer upSrv.Close()
 	released := false
 	defer func() {
 		if !released {
 			close(up.release)
 		}
 	}()
-	eng, _ := detect.New(detect.Config{})
-	pol, _ := policy.New(policy.Config{})
-	key, _ := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-	gw, err := gateway.New(gateway.Config{
-		Upstreams:  []*gateway.Upstream{{Name: "u", URL: upSrv.URL + "/v1", Models: []string{"*"}}},
-		Key:        key,
+	srv := newTestGateway(t, gateway.Config{
+		Upstreams:  []*gateway.Upstream{{Name: "u", URL: upstreamURL(t, up), Models: []string{"*"}}},
 		MaxStreams: 1,
-	}, gateway.Deps{
-		Auth: gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-			return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
-		}),
-		Detector: eng, Policy: pol,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	defer srv.Close()
+	}, gateway.Deps{})
 	body := `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
 	first, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
 	if err != nil {

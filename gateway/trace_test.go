@@ -24,7 +24,6 @@ import (
 	"github.com/wardenhq/warden/keys"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/store"
-	"github.com/wardenhq/warden/transform"
 )
 
 // canaryAWSKey is an API key the default policy refuses to send anywhere.
@@ -42,20 +41,6 @@ func newTraceEnv(t *testing.T, traced bool) *traceEnv {
 	t.Helper()
 	ctx := context.Background()
 	up := standin.New(standin.Options{Record: true, DeltaBytes: 4})
-	upSrv := httptest.NewServer(up)
-	t.Cleanup(upSrv.Close)
-	eng, err := detect.New(detect.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pol, err := policy.New(policy.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "warden.db"), store.Options{})
 	if err != nil {
@@ -71,26 +56,14 @@ func newTraceEnv(t *testing.T, traced bool) *traceEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { alog.Close() })
-	auth := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-		if r.Header.Get("Authorization") != "Bearer "+testKey && r.Header.Get("X-Api-Key") != testKey {
-			return nil, gateway.ErrUnauthenticated
-		}
-		return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"gpt-4o-mini", "claude-test"}}, nil
-	})
 	rec := tracetest.NewSpanRecorder()
-	deps := gateway.Deps{Auth: auth, Detector: eng, Policy: pol, Auditor: alog}
+	deps := gateway.Deps{Auth: testAuth, Auditor: alog}
 	if traced {
 		deps.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
 	}
-	gw, err := gateway.New(gateway.Config{
-		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upSrv.URL + "/v1", Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "claude-test"}}},
-		Key:       key,
+	srv := newTestGateway(t, gateway.Config{
+		Upstreams: []*gateway.Upstream{{Name: "standin", URL: upstreamURL(t, up), Key: upstreamKey, Zone: "cloud", Models: []string{"gpt-4o-mini", "claude-test"}}},
 	}, deps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(gw)
-	t.Cleanup(srv.Close)
 	return &traceEnv{gw: srv, upstream: up, spans: rec}
 }
 

@@ -2,15 +2,11 @@ package gateway_test
 
 import (
 	"bytes"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
-	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/policy"
-	"github.com/wardenhq/warden/transform"
 )
 
 // Rules that read zone are decided for each candidate upstream's zone:
@@ -42,27 +38,13 @@ func TestPolicyDecidesPerZone(t *testing.T) {
 			for _, z := range tc.upstreams {
 				f := &fixedUpstream{reply: plainReply}
 				got[z.name] = f
-				srv := httptest.NewServer(f)
-				t.Cleanup(srv.Close)
-				ups = append(ups, &gateway.Upstream{Name: z.name, URL: srv.URL + "/v1", Zone: z.zone, Models: []string{"*"}})
+				ups = append(ups, &gateway.Upstream{Name: z.name, URL: upstreamURL(t, f), Zone: z.zone, Models: []string{"*"}})
 			}
-			eng, _ := detect.New(detect.Config{})
 			pol, err := policy.New(policy.Config{Rules: rules})
 			if err != nil {
 				t.Fatal(err)
 			}
-			key, _ := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-			gw, err := gateway.New(gateway.Config{Upstreams: ups, Key: key}, gateway.Deps{
-				Auth: gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-					return &gateway.Principal{Name: "alice", Tenant: "acme", Models: []string{"*"}}, nil
-				}),
-				Detector: eng, Policy: pol,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(gw)
-			defer srv.Close()
+			srv := newTestGateway(t, gateway.Config{Upstreams: ups}, gateway.Deps{Policy: pol})
 			status, out := post(t, srv, `{"model":"m","messages":[{"role":"user","content":"`+tc.body+`"}]}`)
 			if status != tc.status {
 				t.Fatalf("status %d, want %d: %s", status, tc.status, out)
