@@ -68,7 +68,8 @@ func (s *Server) scanRequest(body []byte) (model string, stream, ok bool) {
 	if _, aliased := s.cfg.Aliases[model]; aliased {
 		return "", false, false
 	}
-	if bytes.Contains(body, []byte("stream")) {
+	// Only a body that names stream (maybe with an escaped key) can set it.
+	if bytes.Contains(body, []byte("stream")) || bytes.Contains(body, []byte(`\u`)) {
 		var head struct {
 			Stream json.RawMessage `json:"stream"`
 		}
