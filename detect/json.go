@@ -95,6 +95,11 @@ type JSONConfig struct {
 	// SkipNumbers leaves number literals unscanned. Default false: the
 	// literal text of each number (e.g. 4111111111111111) is scanned.
 	SkipNumbers bool `yaml:"skip_numbers"`
+	// Literals makes WalkJSON also call back for true, false and null
+	// (JSONValue.Literal set, Value the literal's text), so a caller can
+	// read flags without decoding the document again. Default false.
+	// Scanning never looks at literals.
+	Literals bool `yaml:"-"`
 	// NoKeyContext scans values alone. Default false: the nearest object
 	// key is offered to the recognizers as context.
 	NoKeyContext bool `yaml:"no_key_context"`
@@ -120,6 +125,7 @@ type JSONOptions struct {
 	maxDepth, maxBytes, maxString int
 	allowInvalid                  bool
 	skipNumbers                   bool
+	literals                      bool
 	keyContext                    bool
 	fields                        pathRules
 	fieldRules                    []FieldRule
@@ -160,6 +166,7 @@ func CompileJSON(cfg JSONConfig) (*JSONOptions, error) {
 		maxString:    cfg.MaxString,
 		allowInvalid: cfg.AllowInvalidUTF8,
 		skipNumbers:  cfg.SkipNumbers,
+		literals:     cfg.Literals,
 		keyContext:   !cfg.NoKeyContext,
 	}
 	if o.maxDepth < 0 || o.maxBytes < 0 || o.maxString < 0 {
@@ -264,6 +271,9 @@ type JSONValue struct {
 	Value string
 	// Number is set when the value is a number literal.
 	Number bool
+	// Literal is set for true, false and null (WalkJSON with
+	// JSONConfig.Literals only).
+	Literal bool
 	// Start and End are the byte span of the literal in the document,
 	// including the quotes of a string.
 	Start, End int

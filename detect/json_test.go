@@ -987,3 +987,30 @@ func TestWalkJSONKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestWalkJSONLiterals(t *testing.T) {
+	doc := `{"stream":true,"n":null,"a":[false],"s":"true"}`
+	opt, err := CompileJSON(JSONConfig{Literals: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	visit := func(v JSONValue) (string, bool, error) {
+		got = append(got, fmt.Sprintf("%s=%s/%v", v.Path, v.Value, v.Literal))
+		return "", false, nil
+	}
+	if _, err := WalkJSON([]byte(doc), opt, visit); err != nil {
+		t.Fatal(err)
+	}
+	want := "$.stream=true/true $.n=null/true $.a[0]=false/true $.s=true/false"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("got %q, want %q", s, want)
+	}
+	got = nil
+	if _, err := WalkJSON([]byte(doc), nil, visit); err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(got, " "); s != "$.s=true/false" {
+		t.Fatalf("literals reported without the option: %q", s)
+	}
+}

@@ -231,16 +231,25 @@ func (w *jsonWalker) walk() error {
 			if err != nil {
 				return err
 			}
+			if err := w.visitLiteral(i, e); err != nil {
+				return err
+			}
 			end = e
 		case c == 'f':
 			e, err := w.literal(i, "false")
 			if err != nil {
 				return err
 			}
+			if err := w.visitLiteral(i, e); err != nil {
+				return err
+			}
 			end = e
 		case c == 'n':
 			e, err := w.literal(i, "null")
 			if err != nil {
+				return err
+			}
+			if err := w.visitLiteral(i, e); err != nil {
 				return err
 			}
 			end = e
@@ -425,6 +434,27 @@ func (w *jsonWalker) nearestKey() []byte {
 // maxContextKey bounds the key put in front of a value as context; the
 // recognizers look only 64 bytes back.
 const maxContextKey = 48
+
+// visitLiteral hands true, false or null at doc[start:end] to a
+// WalkJSON callback that asked for literals.
+func (w *jsonWalker) visitLiteral(start, end int) error {
+	if w.mode != walkVisit || !w.o.literals {
+		return nil
+	}
+	if w.curAct >= 0 && w.o.fieldRules[w.curAct].Action == FieldNever {
+		return nil
+	}
+	path := w.path()
+	key := bytesToString(w.nearestKey()) // after path(): both use keyBuf
+	repl, changed, err := w.walkFn(JSONValue{Path: path, Key: key, Value: bytesToString(w.doc[start:end]), Literal: true, Start: start, End: end})
+	if err != nil {
+		return err
+	}
+	if changed {
+		w.replace(start, end, repl)
+	}
+	return nil
+}
 
 // visit handles a string (flags from scanString) or number literal
 // spanning doc[start:end].

@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -31,11 +29,13 @@ import (
 var errNeedsDocument = errors.New("gateway: body needs the document path")
 
 // fastWalk compiles the walker options of request or response bodies.
-func fastWalk(maxDepth int, maxBytes int64, numbers bool) (*detect.JSONOptions, error) {
+// Every value is reported, literals too: the request's flags are read
+// from the same walk.
+func fastWalk(maxDepth int, maxBytes int64) (*detect.JSONOptions, error) {
 	return detect.CompileJSON(detect.JSONConfig{
 		MaxDepth:     maxDepth,
 		MaxBytes:     int(min(maxBytes, 1<<40)),
-		SkipNumbers:  !numbers,
+		Literals:     true,
 		NoKeyContext: true,
 	})
 }
@@ -44,17 +44,26 @@ func fastWalk(maxDepth int, maxBytes int64, numbers bool) (*detect.JSONOptions, 
 // flag. ok is false when the body needs the document path: a finding in
 // any string, a model alias, no string model, or a body the walker
 // refuses (malformed, too deep, invalid UTF-8: the document path then
-// answers or repairs it in its own words).
+// answers or repairs it in its own words). Like the document path, the
+// last of repeated keys wins.
 func (s *Server) scanRequest(body []byte) (model string, stream, ok bool) {
 	_, err := detect.WalkJSON(body, s.reqWalk, func(v detect.JSONValue) (string, bool, error) {
-		if v.Path == "$.model" {
-			if v.Number {
+		switch v.Path {
+		case "$.model":
+			switch {
+			case v.Number:
 				return "", false, errNeedsDocument
+			case v.Literal:
+				model = ""
+			default:
+				model = strings.Clone(v.Value)
 			}
-			model = strings.Clone(v.Value)
+			return "", false, nil
+		case "$.stream":
+			stream = v.Literal && v.Value == "true"
 			return "", false, nil
 		}
-		if v.Value == "" || structuralKeys[v.Key] || isDataURL(v.Value) {
+		if v.Number || v.Literal || v.Value == "" || structuralKeys[v.Key] || isDataURL(v.Value) {
 			return "", false, nil
 		}
 		if len(s.deps.Detector.Scan(v.Value)) > 0 {
@@ -67,16 +76,6 @@ func (s *Server) scanRequest(body []byte) (model string, stream, ok bool) {
 	}
 	if _, aliased := s.cfg.Aliases[model]; aliased {
 		return "", false, false
-	}
-	// Only a body that names stream (maybe with an escaped key) can set it.
-	if bytes.Contains(body, []byte("stream")) || bytes.Contains(body, []byte(`\u`)) {
-		var head struct {
-			Stream json.RawMessage `json:"stream"`
-		}
-		if json.Unmarshal(body, &head) != nil {
-			return "", false, false
-		}
-		stream = string(head.Stream) == "true"
 	}
 	return model, stream, true
 }
@@ -125,14 +124,17 @@ func (u *usage) set(key string, n int) {
 func (s *Server) cleanResponse(raw []byte, model *string) (usage, bool) {
 	var u usage
 	_, err := detect.WalkJSON(raw, s.respWalk, func(v detect.JSONValue) (string, bool, error) {
-		if model != nil && v.Key == "model" && !v.Number && (v.Path == "$.model" || v.Path == "$.response.model") {
+		if model != nil && v.Key == "model" && !v.Number && !v.Literal && (v.Path == "$.model" || v.Path == "$.response.model") {
 			*model = strings.Clone(v.Value)
 		}
-		if v.Number {
-			if v.Path == "$.usage."+v.Key || v.Path == "$.response.usage."+v.Key {
-				n, _ := strconv.Atoi(v.Value)
-				u.set(v.Key, n)
+		if v.Path == "$.usage."+v.Key || v.Path == "$.response.usage."+v.Key {
+			n := 0 // what usageOf reads from anything but an integer
+			if v.Number {
+				n, _ = strconv.Atoi(v.Value)
 			}
+			u.set(v.Key, n)
+		}
+		if v.Number || v.Literal {
 			return "", false, nil
 		}
 		if v.Value == "" || structuralKeys[v.Key] {

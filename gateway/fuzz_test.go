@@ -44,6 +44,7 @@ var fuzzBodies = []string{
 	`{"model":"m","messages":[{"role":"user","content":"caf\u00e9 \ud83d\ude00 \"quoted\" \\ back"}],"temperature":0.5,"n":1,"stop":null}`,
 	`{"model":"m","model":"m2","messages":[]}`,
 	`{"model":"m","\u0073tream":true,"messages":[]}`,
+	`{"model":"m","stream":true,"stream":1}`, `{"model":"m","model":null}`, `{"model":"m","stream":false,"stream":true}`,
 	`{"model":7}`, `[]`, `{"model":"m"} {}`, `{"model":"m","x":[[[[[[1]]]]]]}`, "{\"model\":\"m\",\"a\":\"\xff\"}",
 	`{"model":"claude","system":"You are Dr. Amara Okafor's assistant","messages":[{"role":"user","content":[{"type":"image","source":{"type":"base64","media_type":"image/png","data":"AKIAIOSFODNN7EXAMPLE"}}]}]}`,
 }
@@ -90,7 +91,7 @@ func FuzzCleanResponseAgreesWithGuard(f *testing.F) {
 		`{"choices":[{"message":{"content":"hello [[EMAIL_ADDRESS:ABCDEFGHJKMNPQ]]"}}]}`,
 		`{"response":{"output":[{"type":"message","content":[{"type":"output_text","text":"ok"}]}],"usage":{"input_tokens":5,"output_tokens":6}}}`,
 		`{"choices":[{"message":{"tool_calls":[{"function":{"name":"x@y.zz","arguments":"{}"}}]}}]}`,
-		`{"usage":{"total_tokens":1e3}}`, `{"usage":{"total_tokens":-5}}`, `"just a string"`, `{`,
+		`{"usage":{"total_tokens":1e3}}`, `{"usage":{"total_tokens":5,"total_tokens":null}}`, `{"model":"m","usage":{"total_tokens":"7"}}`, `{"usage":{"total_tokens":-5}}`, `"just a string"`, `{`,
 	} {
 		f.Add([]byte(b))
 	}

@@ -181,10 +181,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			ForceAttemptHTTP2:   true,
 		}},
 	}
-	if s.reqWalk, err = fastWalk(cfg.MaxJSONDepth, cfg.MaxBodyBytes, false); err != nil {
+	if s.reqWalk, err = fastWalk(cfg.MaxJSONDepth, cfg.MaxBodyBytes); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
-	if s.respWalk, err = fastWalk(detect.DefaultJSONMaxDepth, cfg.MaxResponseBytes, true); err != nil {
+	if s.respWalk, err = fastWalk(detect.DefaultJSONMaxDepth, cfg.MaxResponseBytes); err != nil {
 		return nil, fmt.Errorf("gateway: %w", err)
 	}
 	if deps.Tokens == nil && !cfg.Key.IsZero() {
