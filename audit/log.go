@@ -111,7 +111,7 @@ type pending struct {
 var _ gateway.Auditor = (*Log)(nil)
 
 // Open opens the log in cfg.Store, generating its keys on first use, and
-// starts the committer and the checkpoint publisher. Close stops them.
+// starts the checkpoint publisher. Close commits what is queued and stops it.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("audit: no store")
