@@ -186,24 +186,23 @@ func appendCEF(dst []byte, idx int64, e map[string]any, version string) []byte {
 
 // countsText renders {"EMAIL_ADDRESS":2} as "EMAIL_ADDRESS:2", sorted.
 func countsText(v any) string {
-	m, _ := v.(map[string]any)
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b strings.Builder
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		f, _ := m[k].(float64)
-		fmt.Fprintf(&b, "%s:%d", k, int64(f))
-	}
-	return b.String()
+	return pairsText(v, func(x any) string {
+		f, _ := x.(float64)
+		return strconv.FormatInt(int64(f), 10)
+	})
 }
 
+// detailsText renders {"k":"v"} as "k:v", sorted.
 func detailsText(v any) string {
+	return pairsText(v, func(x any) string {
+		s, _ := x.(string)
+		return s
+	})
+}
+
+// pairsText renders a JSON object as "key:value" pairs joined by
+// commas, in key order, each value written by value.
+func pairsText(v any, value func(any) string) string {
 	m, _ := v.(map[string]any)
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -215,8 +214,9 @@ func detailsText(v any) string {
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		s, _ := m[k].(string)
-		b.WriteString(k + ":" + s)
+		b.WriteString(k)
+		b.WriteByte(':')
+		b.WriteString(value(m[k]))
 	}
 	return b.String()
 }
