@@ -93,10 +93,9 @@ func (k apiKind) provider() string {
 	return "openai"
 }
 
-// route is the request's http.route.
-func (k apiKind) route() string {
-	return [...]string{"/v1/chat/completions", "/v1/completions", "/v1/responses", "/v1/embeddings", "/v1/messages"}[k]
-}
+// route is the request's http.route (the gateway mounts every API
+// under /v1).
+func (k apiKind) route() string { return "/v1" + k.path() }
 
 // traceparentOnly shows the propagator a request's traceparent header
 // and nothing else (see the tracestate note above).
