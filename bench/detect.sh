@@ -49,5 +49,7 @@ while n < $bytes:
   run warden-dense 3 "$out/warden" detect --jsonl "$out/dense.txt"
   bytes=$bytes_save
 fi
-run gitleaks 1 "$GITLEAKS" detect --no-git --no-banner --redact --exit-code 0 --source "$out/corpus.txt" --report-format json --report-path /dev/null
+# gitleaks replaces the file at --report-path (as root it would turn a
+# device such as /dev/null into a regular file): give it one of ours.
+run gitleaks 1 "$GITLEAKS" detect --no-git --no-banner --redact --exit-code 0 --source "$out/corpus.txt" --report-format json --report-path "$out/gitleaks-report.json"
 python3 -c "w=float(open('$out/warden.t').read()); g=float(open('$out/gitleaks.t').read()); print('throughput ratio warden/gitleaks: %.2f (gitleaks looks for secrets only; warden for every built-in type)' % (g / w))"

@@ -5,6 +5,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A tool run as root that "writes a report" to /dev/null by replacing the
+# path leaves a regular file there, and everything that later writes to
+# /dev/null as another user (initdb as postgres, say) fails far from the
+# cause. Stop here instead.
+if [ ! -c /dev/null ]; then
+  echo "test: /dev/null is not a character device (a tool replaced it with a regular file)." >&2
+  echo "test: restore it as root:  rm -f /dev/null && mknod -m 666 /dev/null c 1 3" >&2
+  exit 1
+fi
+
 export WARDEN_TEST_POSTGRES=${WARDEN_TEST_POSTGRES:-postgres://postgres@127.0.0.1:5432/test?sslmode=disable}
 export WARDEN_TEST_REDIS=${WARDEN_TEST_REDIS:-127.0.0.1:6379}
 
@@ -23,6 +33,14 @@ start_services() {
   fi
 }
 start_services
+
+echo "test: no device paths given to tools as output files"
+# Shell redirections (>/dev/null) are fine: the shell opens the device.
+# A path handed to a tool as its output file is not.
+if git grep -nE -e '-(o|-out|-output|-report-path|-report)[ =]+"?/dev/' -- '*.sh' '*.go' '*.mjs' '*.yaml' ':!scripts/test.sh'; then
+  echo "test: a script or test passes a device path as an output file (see above)" >&2
+  exit 1
+fi
 
 echo "test: gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
