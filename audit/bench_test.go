@@ -14,14 +14,14 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 
-	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/keys"
 	"github.com/wardenhq/warden/store"
 	"github.com/wardenhq/warden/store/storetest"
 )
 
-func benchEvent(i int) *gateway.Event {
-	return &gateway.Event{
+func benchEvent(i int) *event.Record {
+	return &event.Record{
 		RequestID: fmt.Sprintf("req-%d", i), Principal: "svc-bench", Tenant: "acme",
 		Endpoint: "/v1/chat/completions", Model: "gpt-4o", Upstream: "openai", Zone: "public",
 		Decision: "deidentify", Rules: []string{"pii"}, Policy: "sha256:0123456789abcdef",

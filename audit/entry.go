@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/audit/event"
 )
 
 // Entry format
@@ -41,7 +41,7 @@ const (
 	KindAdmin   = "admin"
 )
 
-// requestEntry is the canonical form of a gateway.Event.
+// requestEntry is the canonical form of a event.Record.
 type requestEntry struct {
 	V            int            `json:"v"`
 	Kind         string         `json:"kind"`
@@ -148,7 +148,7 @@ func nonNilCounts(m map[string]int) map[string]int {
 
 // requestEntryOf builds the canonical entry of ev; key is the tenant's
 // commitment key.
-func requestEntryOf(ev *gateway.Event, now time.Time, key []byte) ([]byte, error) {
+func requestEntryOf(ev *event.Record, now time.Time, key []byte) ([]byte, error) {
 	t := ev.Time
 	if t.IsZero() {
 		t = now
@@ -157,7 +157,7 @@ func requestEntryOf(ev *gateway.Event, now time.Time, key []byte) ([]byte, error
 		V: 1, Kind: KindRequest, Time: t.UTC().Format(timeFormat),
 		RequestID: ev.RequestID, Principal: ev.Principal, Tenant: ev.Tenant,
 		Endpoint: ev.Endpoint, Model: ev.Model, Upstream: ev.Upstream, Zone: ev.Zone,
-		Decision: string(ev.Decision), Reasons: nonNilStrings(ev.Reasons), Rules: nonNilStrings(ev.Rules),
+		Decision: ev.Decision, Reasons: nonNilStrings(ev.Reasons), Rules: nonNilStrings(ev.Rules),
 		Policy: ev.Policy, Findings: nonNilCounts(ev.Findings), Operators: nonNilCounts(ev.Operators),
 		Status: ev.Status, Stream: ev.Stream, Restored: ev.Restored, Leaks: ev.Leaks,
 		OverheadUS: ev.Overhead.Microseconds(), UpstreamUS: ev.UpstreamTime.Microseconds(),

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 
 	"github.com/wardenhq/warden/audit"
-	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/keys"
 	"github.com/wardenhq/warden/store"
 )
@@ -30,7 +30,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	idx, err := l.Record(ctx, &gateway.Event{RequestID: "r1", Tenant: "acme", Status: 200, RequestBody: []byte("hello")})
+	idx, err := l.Record(ctx, &event.Record{RequestID: "r1", Tenant: "acme", Status: 200, RequestBody: []byte("hello")})
 	if err != nil {
 		panic(err)
 	}

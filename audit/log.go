@@ -4,7 +4,7 @@
 // signed by Ed25519 and the tree served in the C2SP tlog-tiles layout.
 //
 // It sits at the end of the request path: the gateway hands each
-// request's [gateway.Event] to [Log.Record], which returns the entry's
+// request's [event.Record] to [Log.Record], which returns the entry's
 // index once the entry is durably stored. Appends are group-committed:
 // entries wait in a bounded queue and are written a batch per
 // transaction, sequenced by the database, so several gateway processes
@@ -32,7 +32,7 @@ import (
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/store"
 )
 
@@ -108,8 +108,6 @@ type pending struct {
 	done  chan error
 }
 
-var _ gateway.Auditor = (*Log)(nil)
-
 // Open opens the log in cfg.Store, generating its keys on first use, and
 // starts the checkpoint publisher. Close commits what is queued and stops it.
 func Open(ctx context.Context, cfg Config) (*Log, error) {
@@ -184,7 +182,7 @@ func (l *Log) TenantKey(tenant string) []byte {
 // holds keyed commitments to them. It fails with ErrQueueFull when the
 // committer is behind, with ErrClosed after Close, or with the store's
 // error; the entry is then not acknowledged (it may still be committed).
-func (l *Log) Record(ctx context.Context, ev *gateway.Event) (int64, error) {
+func (l *Log) Record(ctx context.Context, ev *event.Record) (int64, error) {
 	if ev == nil {
 		return -1, errors.New("audit: nil event")
 	}

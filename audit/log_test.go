@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/audit"
-	"github.com/wardenhq/warden/gateway"
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/keys"
 	"github.com/wardenhq/warden/store"
 	"github.com/wardenhq/warden/store/storetest"
@@ -52,8 +52,8 @@ func openLog(t testing.TB, db *store.DB, kr audit.Keyring, mod func(*audit.Confi
 
 const canaryPrompt = "My SSN is 078-05-1120 and my card is 4111 1111 1111 1111"
 
-func testEvent(i int) *gateway.Event {
-	return &gateway.Event{
+func testEvent(i int) *event.Record {
+	return &event.Record{
 		Time:      time.Date(2026, 11, 25, 12, 0, 0, i*1000, time.UTC),
 		RequestID: fmt.Sprintf("req-%d", i),
 		Principal: "alice", Tenant: "acme", Endpoint: "/v1/chat/completions", Model: "gpt-4o",

@@ -15,6 +15,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/transform"
@@ -46,7 +47,7 @@ func (s *Server) api(kind apiKind) http.HandlerFunc {
 // exchange is the state of one request through the gateway.
 type exchange struct {
 	kind     apiKind
-	ev       *Event
+	ev       *event.Record
 	p        *Principal
 	restore  bool
 	revealer transform.Revealer
@@ -74,7 +75,7 @@ type exchange struct {
 
 func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 	t0 := time.Now()
-	ev := &Event{Time: t0.UTC(), RequestID: newRequestID(), Endpoint: kind.endpoint(), Findings: map[string]int{}, Operators: map[string]int{}}
+	ev := &event.Record{Kind: event.Request, Intent: -1, Time: t0.UTC(), RequestID: newRequestID(), Endpoint: kind.endpoint(), Findings: map[string]int{}, Operators: map[string]int{}}
 	x := &exchange{kind: kind, ev: ev, start: t0, auditIndex: -1}
 	s.startRequest(r, x)
 	w.Header().Set("Warden-Request-Id", ev.RequestID)
@@ -92,7 +93,7 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, kind apiKind) {
 	s.endRequest(x, status)
 	s.log.Info("request", "request_id", ev.RequestID, "endpoint", kind.endpoint(), "principal", ev.Principal,
 		"tenant", ev.Tenant, "model", ev.Model, "upstream", ev.Upstream, "zone", ev.Zone, "status", status,
-		"decision", string(ev.Decision), "findings", sumCounts(ev.Findings), "restored", x.restored, "leaks", x.leaks,
+		"decision", ev.Decision, "findings", sumCounts(ev.Findings), "restored", x.restored, "leaks", x.leaks,
 		"overhead_ms", float64(ev.Overhead.Microseconds())/1000, "upstream_ms", float64(x.upstream.Microseconds())/1000)
 }
 
@@ -182,10 +183,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 	ev.Policy = s.deps.Policy.Version()
 	ev.Rules = dec.Rules
 	if err != nil {
-		ev.Decision = policy.Deny
+		ev.Decision = string(policy.Deny)
 		return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
 	}
-	ev.Decision = dec.Action
+	ev.Decision = string(dec.Action)
 	if dec.Action == policy.Deny {
 		ev.Reasons = []string{dec.Reason}
 		s.deps.Metrics.blocked.WithLabelValues("other").Inc()
@@ -203,15 +204,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, x *exchange) int 
 		sp.End()
 		ev.Reasons = refused
 		if err != nil {
-			ev.Decision = policy.Deny
+			ev.Decision = string(policy.Deny)
 			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "policy_error", "policy could not be evaluated; request refused")
 		}
 		if cands == nil {
-			ev.Decision = policy.Deny
+			ev.Decision = string(policy.Deny)
 			s.deps.Metrics.blocked.WithLabelValues("other").Inc()
 			return s.refuse(w, x, http.StatusBadRequest, "invalid_request_error", "policy_denied", strings.Join(refused, "; "))
 		}
-		ev.Decision, ev.Rules = dec.Action, dec.Rules
+		ev.Decision, ev.Rules = string(dec.Action), dec.Rules
 	}
 
 	// De-identify.

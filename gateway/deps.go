@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"time"
 
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
@@ -76,37 +76,7 @@ type Limiter interface {
 	Adjust(ctx context.Context, key string, lim ratelimit.Limit, deltaTokens int) error
 }
 
-// Event is the audit record of one gateway request. It carries no
-// content: counts, names, decisions and timings only.
-type Event struct {
-	Time         time.Time
-	RequestID    string
-	Principal    string
-	Tenant       string
-	Endpoint     string
-	Model        string
-	Upstream     string
-	Zone         string
-	Decision     policy.Action
-	Reasons      []string
-	Rules        []string
-	Policy       string         // policy version
-	Findings     map[string]int // by type
-	Operators    map[string]int // operator -> count
-	Status       int
-	Stream       bool
-	Restored     int
-	Leaks        int
-	Overhead     time.Duration // gateway time excluding the upstream
-	UpstreamTime time.Duration
-	// RequestBody and ResponseBody are the bodies as sent upstream and
-	// as returned to the caller; the auditor commits to them (keyed
-	// hashes) and must not store them.
-	RequestBody  []byte
-	ResponseBody []byte
-}
-
 // Auditor records one event per request and returns its log index.
 type Auditor interface {
-	Record(ctx context.Context, ev *Event) (index int64, err error)
+	Record(ctx context.Context, rec *event.Record) (index int64, err error)
 }

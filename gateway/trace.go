@@ -175,7 +175,7 @@ func (s *Server) endRequest(x *exchange, status int) {
 		attrs = append(attrs, keyPrincipal.String(ev.Principal), keyTenant.String(ev.Tenant))
 	}
 	if ev.Decision != "" {
-		attrs = append(attrs, keyDecision.String(string(ev.Decision)), keyPolicy.String(ev.Policy))
+		attrs = append(attrs, keyDecision.String(ev.Decision), keyPolicy.String(ev.Policy))
 	}
 	if len(ev.Rules) > 0 {
 		attrs = append(attrs, keyRules.StringSlice(ev.Rules))
