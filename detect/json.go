@@ -100,6 +100,18 @@ type JSONConfig struct {
 	// read flags without decoding the document again. Default false.
 	// Scanning never looks at literals.
 	Literals bool `yaml:"-"`
+	// Keys makes WalkJSON also call back for each object key
+	// (JSONValue.IsKey set, Path the member's path, Value the decoded
+	// key), before the member's value. A replacement renames the key.
+	// Default false.
+	Keys bool `yaml:"-"`
+	// UniqueKeys refuses an object that holds the same key twice, or two
+	// keys that differ only by case ("model" and "MODEL"), with a
+	// *JSONFieldError naming the object. Parsers disagree on which of
+	// two such keys wins (and Go's encoding/json matches struct fields
+	// case-insensitively), so a gateway must not pass them on. Default
+	// false: the last of repeated keys wins, as in encoding/json.
+	UniqueKeys bool `yaml:"-"`
 	// NoKeyContext scans values alone. Default false: the nearest object
 	// key is offered to the recognizers as context.
 	NoKeyContext bool `yaml:"no_key_context"`
@@ -126,6 +138,7 @@ type JSONOptions struct {
 	allowInvalid                  bool
 	skipNumbers                   bool
 	literals                      bool
+	keys, uniqueKeys              bool
 	keyContext                    bool
 	fields                        pathRules
 	fieldRules                    []FieldRule
@@ -167,6 +180,8 @@ func CompileJSON(cfg JSONConfig) (*JSONOptions, error) {
 		allowInvalid: cfg.AllowInvalidUTF8,
 		skipNumbers:  cfg.SkipNumbers,
 		literals:     cfg.Literals,
+		keys:         cfg.Keys,
+		uniqueKeys:   cfg.UniqueKeys,
 		keyContext:   !cfg.NoKeyContext,
 	}
 	if o.maxDepth < 0 || o.maxBytes < 0 || o.maxString < 0 {
@@ -274,6 +289,9 @@ type JSONValue struct {
 	// Literal is set for true, false and null (WalkJSON with
 	// JSONConfig.Literals only).
 	Literal bool
+	// IsKey is set for an object key (WalkJSON with JSONConfig.Keys
+	// only): Value is the key, Path and Key name the member.
+	IsKey bool
 	// Start and End are the byte span of the literal in the document,
 	// including the quotes of a string.
 	Start, End int

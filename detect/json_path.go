@@ -3,6 +3,7 @@ package detect
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -279,4 +280,67 @@ func errorPath(p string) string {
 		cut--
 	}
 	return p[:cut] + "…"
+}
+
+// SafePath re-renders a path made by this package (JSONValue.Path,
+// JSONFieldError.Path) for an error message or a log line: object keys
+// are client data and may themselves be sensitive, so every key that is
+// not a short plain identifier without a run of digits is shown as
+// ['…']. Indexes are kept. A string that is not such a path is returned
+// as "$…".
+func SafePath(path string) string {
+	if !strings.HasPrefix(path, "$") {
+		return "$…"
+	}
+	b := []byte{'$'}
+	i := 1
+	for i < len(path) {
+		switch {
+		case path[i] == '.':
+			j := i + 1
+			for j < len(path) && path[j] != '.' && path[j] != '[' {
+				j++
+			}
+			b = appendSafeKey(b, path[i+1:j])
+			i = j
+		case strings.HasPrefix(path[i:], "['"):
+			// A quoted key: skip to its closing quote, minding escapes.
+			j := i + 2
+			for j < len(path) && path[j] != '\'' {
+				if path[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			b = append(b, "['…']"...)
+			i = min(j+2, len(path))
+		case path[i] == '[':
+			j := strings.IndexByte(path[i:], ']')
+			if j < 0 {
+				return string(append(b, "…"...))
+			}
+			b = append(b, path[i:i+j+1]...)
+			i += j + 1
+		default:
+			return string(append(b, "…"...))
+		}
+	}
+	return errorPath(string(b))
+}
+
+func appendSafeKey(b []byte, key string) []byte {
+	digits := 0
+	for i := 0; i < len(key); i++ {
+		if key[i] >= '0' && key[i] <= '9' {
+			if digits++; digits >= 4 {
+				return append(b, "['…']"...)
+			}
+		} else {
+			digits = 0
+		}
+	}
+	if len(key) > 32 || !isPathIdent([]byte(key)) {
+		return append(b, "['…']"...)
+	}
+	return append(append(b, '.'), key...)
 }

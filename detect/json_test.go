@@ -1014,3 +1014,102 @@ func TestWalkJSONLiterals(t *testing.T) {
 		t.Fatalf("literals reported without the option: %q", s)
 	}
 }
+
+func TestWalkJSONReportsObjectKeys(t *testing.T) {
+	o := mustCompileJSON(t, JSONConfig{Keys: true})
+	doc := `{"a":{"b\u0063":["x"]},"d":1}`
+	var got []string
+	out, err := WalkJSON([]byte(doc), o, func(v JSONValue) (string, bool, error) {
+		kind := "val"
+		if v.IsKey {
+			kind = "key"
+		}
+		got = append(got, kind+":"+v.Path+"="+v.Value+"@"+doc[v.Start:v.End])
+		return "K", v.IsKey && v.Value == "bc", nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `key:$.a=a@"a" key:$.a.bc=bc@"b\u0063" val:$.a.bc[0]=x@"x" key:$.d=d@"d" val:$.d=1@1`
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("visits\n got %s\nwant %s", s, want)
+	}
+	if string(out) != `{"a":{"K":["x"]},"d":1}` {
+		t.Fatalf("renamed key: %s", out)
+	}
+}
+
+// A gateway and the model provider behind it must read a request alike:
+// repeated keys, and keys that differ only by case (which Go's
+// encoding/json folds onto one struct field), are refused.
+func TestUniqueKeysRefusesDuplicateAndCaseVariantKeys(t *testing.T) {
+	o := mustCompileJSON(t, JSONConfig{UniqueKeys: true})
+	many := func(extra string) string {
+		var b strings.Builder
+		b.WriteString(`{"m":{`)
+		for i := 0; i < 40; i++ {
+			fmt.Fprintf(&b, `"k%d":1,`, i)
+		}
+		b.WriteString(extra + `}}`)
+		return b.String()
+	}
+	cases := []struct {
+		name, doc, path string // path "" means accepted
+	}{
+		{"distinct keys", `{"model":"a","messages":[{"role":"user"}]}`, ""},
+		{"same key twice", `{"model":"a","model":"b"}`, "$"},
+		{"upper-case variant", `{"model":"a","MODEL":"b"}`, "$"},
+		{"mixed-case variant", `{"stream":false,"Stream":true}`, "$"},
+		{"escaped variant", `{"model":"a","\u006dodel":"b"}`, "$"},
+		{"kelvin sign folds to k", `{"k":1,"\u212a":2}`, "$"},
+		{"nested object", `{"a":[{"x":1},{"y":1,"Y":2}]}`, "$.a[1]"},
+		{"same key in sibling objects", `{"a":{"x":1},"b":{"x":1}}`, ""},
+		{"large object distinct", many(`"other":1`), ""},
+		{"large object duplicate", many(`"k7":2`), "$.m"},
+		{"large object case variant", many(`"K39":2`), "$.m"},
+	}
+	for _, c := range cases {
+		err := ValidateJSON([]byte(c.doc), o)
+		if c.path == "" {
+			if err != nil {
+				t.Errorf("%s: %v", c.name, err)
+			}
+			_, err = WalkJSON([]byte(c.doc), o, func(JSONValue) (string, bool, error) { return "", false, nil })
+			if err != nil {
+				t.Errorf("%s: walk: %v", c.name, err)
+			}
+			continue
+		}
+		var fe *JSONFieldError
+		if !errors.As(err, &fe) || fe.Path != c.path {
+			t.Errorf("%s: got %v, want a field error at %s", c.name, err, c.path)
+			continue
+		}
+		if strings.Contains(err.Error(), "MODEL") || strings.Contains(err.Error(), "Stream") {
+			t.Errorf("%s: the error names the key: %v", c.name, err)
+		}
+	}
+	// Without the option the last key wins silently, as before.
+	if err := ValidateJSON([]byte(`{"a":1,"a":2}`), nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestSafePathHidesKeysThatMayBeData(t *testing.T) {
+	cases := map[string]string{
+		"$":                                      "$",
+		"$.messages[3].content[0].text":          "$.messages[3].content[0].text",
+		"$.metadata['jane.doe@example.com']":     "$.metadata['…']",
+		"$['a b'].a":                             "$['…'].a",
+		"$.metadata.user4575554":                 "$.metadata['…']",
+		"$.metadata.abc123":                      "$.metadata.abc123",
+		"$.x['a\\'b'][2].y":                      "$.x['…'][2].y",
+		"$.averyveryveryverylongkeynameindeed_x": "$['…']",
+		"not a path":                             "$…",
+	}
+	for in, want := range cases {
+		if got := SafePath(in); got != want {
+			t.Errorf("SafePath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -2,7 +2,10 @@ package detect
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -53,6 +56,12 @@ type jsonFrame struct {
 	sep int
 	// kept counts the members kept so far (allowlist drop).
 	kept int
+	// keysLo indexes the walker's keys: the keys of this object seen so
+	// far (JSONConfig.UniqueKeys).
+	keysLo int32
+	// keySet maps the folded-key hashes of a large object to the key's
+	// index in the walker's keys (UniqueKeys).
+	keySet map[uint64]int32
 }
 
 type jsonWalker struct {
@@ -62,6 +71,11 @@ type jsonWalker struct {
 	rules pathRules
 	stack []jsonFrame
 	arena []int32
+	// keys are the spans of the keys of the open objects, for
+	// JSONConfig.UniqueKeys: each frame owns keys[keysLo:] while it is
+	// the innermost object.
+	keys []keySpan
+	seed maphash.Seed
 
 	// The rule state of the value about to be parsed.
 	curAct       int32
@@ -84,6 +98,17 @@ type jsonWalker struct {
 	defaults JSONOptions
 }
 
+// keySpan is an object key seen: its literal's span and scanString
+// flags.
+type keySpan struct {
+	start, end int
+	flags      uint8
+}
+
+// smallObjectKeys is how many keys an object may hold before UniqueKeys
+// switches from pairwise comparison to a set.
+const smallObjectKeys = 16
+
 // getWalker returns a walker prepared for doc: from o's pool when o is
 // set (so buffers are reused across documents), else a fresh one with the
 // default options.
@@ -103,7 +128,7 @@ func getWalker(doc []byte, o *JSONOptions, mode walkMode) *jsonWalker {
 	if w.stack == nil {
 		w.stack = make([]jsonFrame, 0, 16)
 	}
-	w.stack, w.arena = w.stack[:0], w.arena[:0]
+	w.stack, w.arena, w.keys = w.stack[:0], w.arena[:0], w.keys[:0]
 	w.out, w.copied, w.changed = nil, 0, false
 	switch mode {
 	case walkScan, walkRewrite, walkVisit:
@@ -139,6 +164,9 @@ func putWalker(w *jsonWalker, o *JSONOptions) {
 	}
 	if cap(w.arena) > 4096 {
 		w.arena = nil
+	}
+	if cap(w.keys) > 4096 {
+		w.keys = nil
 	}
 	o.pool.Put(w)
 }
@@ -179,7 +207,7 @@ func (w *jsonWalker) walk() error {
 			if len(w.stack) >= o.maxDepth {
 				return &JSONLimitError{Limit: "max_depth", Max: o.maxDepth, Offset: i}
 			}
-			w.stack = append(w.stack, jsonFrame{array: c == '[', act: w.curAct, aliveLo: w.curLo, aliveHi: w.curHi, sep: i + 1})
+			w.stack = append(w.stack, jsonFrame{array: c == '[', act: w.curAct, aliveLo: w.curLo, aliveHi: w.curHi, sep: i + 1, keysLo: int32(len(w.keys))})
 			top := &w.stack[len(w.stack)-1]
 			i = skipWS(d, i+1)
 			if i >= n {
@@ -187,7 +215,7 @@ func (w *jsonWalker) walk() error {
 			}
 			if c == '[' {
 				if d[i] == ']' {
-					w.stack = w.stack[:len(w.stack)-1]
+					w.pop()
 					end = i + 1
 					break
 				}
@@ -195,7 +223,7 @@ func (w *jsonWalker) walk() error {
 				continue
 			}
 			if d[i] == '}' {
-				w.stack = w.stack[:len(w.stack)-1]
+				w.pop()
 				end = i + 1
 				break
 			}
@@ -296,7 +324,7 @@ func (w *jsonWalker) walk() error {
 				break
 			}
 			if (top.array && c == ']') || (!top.array && c == '}') {
-				w.stack = w.stack[:len(w.stack)-1]
+				w.pop()
 				i++
 				continue
 			}
@@ -330,8 +358,137 @@ func (w *jsonWalker) member(top *jsonFrame, i int) (int, error) {
 	if d[j] != ':' {
 		return 0, w.unexpected(j, "want ':' after an object key")
 	}
+	if w.o.uniqueKeys {
+		if err := w.checkKey(top); err != nil {
+			return 0, err
+		}
+	}
 	w.enterChild(top, 0)
+	if w.mode == walkVisit && w.o.keys {
+		if err := w.visitKey(top); err != nil {
+			return 0, err
+		}
+	}
 	return skipWS(d, j+1), nil
+}
+
+// pop closes the innermost container.
+func (w *jsonWalker) pop() {
+	top := &w.stack[len(w.stack)-1]
+	w.keys = w.keys[:top.keysLo]
+	top.keySet = nil
+	w.stack = w.stack[:len(w.stack)-1]
+}
+
+// checkKey refuses top's current key when the object already holds it,
+// or a key that differs from it only by case (JSONConfig.UniqueKeys).
+// Small objects compare pairwise; larger ones keep a set of keyed hashes
+// of the case-folded keys (no copy of the keys), checked by comparison
+// on a hit.
+func (w *jsonWalker) checkKey(top *jsonFrame) error {
+	cur := keySpan{top.keyStart, top.keyEnd, top.keyFlags}
+	seen := w.keys[top.keysLo:]
+	k := w.keyString(cur, &w.keyBuf)
+	if top.keySet == nil && len(seen) < smallObjectKeys {
+		for _, o := range seen {
+			if strings.EqualFold(k, w.keyString(o, &w.scratch)) {
+				return w.duplicateKey()
+			}
+		}
+		w.keys = append(w.keys, cur)
+		return nil
+	}
+	if top.keySet == nil {
+		top.keySet = make(map[uint64]int32, 2*len(seen))
+		for i, o := range seen {
+			top.keySet[w.foldHash(w.keyString(o, &w.scratch))] = top.keysLo + int32(i)
+		}
+	}
+	h := w.foldHash(k)
+	if j, hit := top.keySet[h]; hit {
+		if strings.EqualFold(k, w.keyString(w.keys[j], &w.scratch)) {
+			return w.duplicateKey()
+		}
+		// A hash collision between different keys (the seed is random
+		// per walker, so nobody can aim for one): keep the first.
+	} else {
+		top.keySet[h] = int32(len(w.keys))
+	}
+	w.keys = append(w.keys, cur)
+	return nil
+}
+
+// foldHash hashes k under simple case folding: keys that strings.EqualFold
+// holds equal hash alike. Each rune is replaced by the smallest rune of
+// its folding orbit.
+func (w *jsonWalker) foldHash(k string) uint64 {
+	if w.seed == (maphash.Seed{}) {
+		w.seed = maphash.MakeSeed()
+	}
+	var h maphash.Hash
+	h.SetSeed(w.seed)
+	var buf [4]byte
+	for _, r := range k {
+		switch {
+		case r < utf8.RuneSelf:
+			if 'A' <= r && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+			h.WriteByte(byte(r))
+			continue
+		default:
+			m := r
+			for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+				m = min(m, f)
+			}
+			if m < utf8.RuneSelf && 'A' <= m && m <= 'Z' {
+				m += 'a' - 'A'
+			}
+			n := utf8.EncodeRune(buf[:], m)
+			h.Write(buf[:n])
+		}
+	}
+	return h.Sum64()
+}
+
+// duplicateKey reports the object being parsed (its path, not the key).
+func (w *jsonWalker) duplicateKey() error {
+	p := w.path()
+	if i := strings.LastIndexAny(p, ".["); i > 0 {
+		p = p[:i] // the object's path: the key itself is not named
+	} else {
+		p = "$"
+	}
+	return &JSONFieldError{Path: p, Reason: "an object holds the same key twice, or two keys that differ only by case"}
+}
+
+// keyString returns the decoded key of span k; the result may share buf
+// (or the document) and is valid until buf is reused.
+func (w *jsonWalker) keyString(k keySpan, buf *[]byte) string {
+	raw := w.doc[k.start+1 : k.end-1]
+	if k.flags == 0 {
+		return bytesToString(raw)
+	}
+	*buf = decodeJSONString((*buf)[:0], raw, k.flags)
+	return bytesToString(*buf)
+}
+
+// visitKey hands top's current key to a WalkJSON callback that asked for
+// keys, unless a "never" rule covers the member.
+func (w *jsonWalker) visitKey(top *jsonFrame) error {
+	if w.curAct >= 0 && w.o.fieldRules[w.curAct].Action == FieldNever {
+		return nil
+	}
+	path := w.path()
+	key := w.keyString(keySpan{top.keyStart, top.keyEnd, top.keyFlags}, &w.scratch)
+	repl, changed, err := w.walkFn(JSONValue{Path: path, Key: key, Value: key, IsKey: true, Start: top.keyStart, End: top.keyEnd})
+	if err != nil {
+		return err
+	}
+	if changed {
+		w.replace(top.keyStart, top.keyEnd, repl)
+	}
+	return nil
 }
 
 // enterChild computes the rule state of top's current member (its key for
