@@ -105,6 +105,11 @@ type JSONConfig struct {
 	// key), before the member's value. A replacement renames the key.
 	// Default false.
 	Keys bool `yaml:"-"`
+	// Containers makes WalkJSON also call back for each object and array
+	// once it is complete (JSONValue.Container set, Value its raw JSON
+	// text, Start and End its span), after the values inside it. A
+	// replacement returned for a container is ignored. Default false.
+	Containers bool `yaml:"-"`
 	// UniqueKeys refuses an object that holds the same key twice, or two
 	// keys that differ only by case ("model" and "MODEL"), with a
 	// *JSONFieldError naming the object. Parsers disagree on which of
@@ -138,7 +143,7 @@ type JSONOptions struct {
 	allowInvalid                  bool
 	skipNumbers                   bool
 	literals                      bool
-	keys, uniqueKeys              bool
+	keys, uniqueKeys, containers  bool
 	keyContext                    bool
 	fields                        pathRules
 	fieldRules                    []FieldRule
@@ -182,6 +187,7 @@ func CompileJSON(cfg JSONConfig) (*JSONOptions, error) {
 		literals:     cfg.Literals,
 		keys:         cfg.Keys,
 		uniqueKeys:   cfg.UniqueKeys,
+		containers:   cfg.Containers,
 		keyContext:   !cfg.NoKeyContext,
 	}
 	if o.maxDepth < 0 || o.maxBytes < 0 || o.maxString < 0 {
@@ -289,6 +295,9 @@ type JSONValue struct {
 	// Literal is set for true, false and null (WalkJSON with
 	// JSONConfig.Literals only).
 	Literal bool
+	// Container is set for a complete object or array (WalkJSON with
+	// JSONConfig.Containers only): Value is its raw JSON text.
+	Container bool
 	// IsKey is set for an object key (WalkJSON with JSONConfig.Keys
 	// only): Value is the key, Path and Key name the member.
 	IsKey bool

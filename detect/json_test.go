@@ -1113,3 +1113,25 @@ func TestSafePathHidesKeysThatMayBeData(t *testing.T) {
 		}
 	}
 }
+
+func TestWalkJSONReportsContainers(t *testing.T) {
+	o := mustCompileJSON(t, JSONConfig{Containers: true})
+	doc := `{"a":[1,{}],"b":{"c":[]}}`
+	var got []string
+	_, err := WalkJSON([]byte(doc), o, func(v JSONValue) (string, bool, error) {
+		if v.Container {
+			if doc[v.Start:v.End] != v.Value {
+				t.Errorf("%s: span %q, value %q", v.Path, doc[v.Start:v.End], v.Value)
+			}
+			got = append(got, v.Path+"="+v.Value)
+		}
+		return "", false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `$.a[1]={} $.a=[1,{}] $.b.c=[] $.b={"c":[]} $=` + doc
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("containers\n got %s\nwant %s", s, want)
+	}
+}

@@ -54,6 +54,8 @@ type jsonFrame struct {
 	aliveLo, aliveHi int32
 	// sep is the offset just after the opening bracket or the last comma.
 	sep int
+	// open is the offset of the opening bracket.
+	open int
 	// kept counts the members kept so far (allowlist drop).
 	kept int
 	// keysLo indexes the walker's keys: the keys of this object seen so
@@ -207,7 +209,7 @@ func (w *jsonWalker) walk() error {
 			if len(w.stack) >= o.maxDepth {
 				return &JSONLimitError{Limit: "max_depth", Max: o.maxDepth, Offset: i}
 			}
-			w.stack = append(w.stack, jsonFrame{array: c == '[', act: w.curAct, aliveLo: w.curLo, aliveHi: w.curHi, sep: i + 1, keysLo: int32(len(w.keys))})
+			w.stack = append(w.stack, jsonFrame{array: c == '[', act: w.curAct, aliveLo: w.curLo, aliveHi: w.curHi, sep: i + 1, open: i, keysLo: int32(len(w.keys))})
 			top := &w.stack[len(w.stack)-1]
 			i = skipWS(d, i+1)
 			if i >= n {
@@ -215,16 +217,20 @@ func (w *jsonWalker) walk() error {
 			}
 			if c == '[' {
 				if d[i] == ']' {
-					w.pop()
 					end = i + 1
+					if err := w.pop(end); err != nil {
+						return err
+					}
 					break
 				}
 				w.enterChild(top, 0)
 				continue
 			}
 			if d[i] == '}' {
-				w.pop()
 				end = i + 1
+				if err := w.pop(end); err != nil {
+					return err
+				}
 				break
 			}
 			var err error
@@ -324,8 +330,10 @@ func (w *jsonWalker) walk() error {
 				break
 			}
 			if (top.array && c == ']') || (!top.array && c == '}') {
-				w.pop()
 				i++
+				if err := w.pop(i); err != nil {
+					return err
+				}
 				continue
 			}
 			if top.array {
@@ -372,12 +380,21 @@ func (w *jsonWalker) member(top *jsonFrame, i int) (int, error) {
 	return skipWS(d, j+1), nil
 }
 
-// pop closes the innermost container.
-func (w *jsonWalker) pop() {
+// pop closes the innermost container, which ends at end, and reports it
+// to a WalkJSON callback that asked for containers.
+func (w *jsonWalker) pop(end int) error {
 	top := &w.stack[len(w.stack)-1]
 	w.keys = w.keys[:top.keysLo]
 	top.keySet = nil
+	open := top.open
 	w.stack = w.stack[:len(w.stack)-1]
+	if w.mode != walkVisit || !w.o.containers {
+		return nil
+	}
+	path := w.path()
+	key := bytesToString(w.nearestKey())
+	_, _, err := w.walkFn(JSONValue{Path: path, Key: key, Value: bytesToString(w.doc[open:end]), Container: true, Start: open, End: end})
+	return err
 }
 
 // checkKey refuses top's current key when the object already holds it,
