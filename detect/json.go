@@ -105,6 +105,11 @@ type JSONConfig struct {
 	// key), before the member's value. A replacement renames the key.
 	// Default false.
 	Keys bool `yaml:"-"`
+	// VisitDepth, when > 0, limits WalkJSON's callbacks to values (and
+	// keys and containers) at most that deep: 1 is the members of the
+	// top-level object or array. Deeper values are still parsed and
+	// checked. Default 0: every value.
+	VisitDepth int `yaml:"-"`
 	// Containers makes WalkJSON also call back for each object and array
 	// once it is complete (JSONValue.Container set, Value its raw JSON
 	// text, Start and End its span), after the values inside it. A
@@ -144,6 +149,7 @@ type JSONOptions struct {
 	skipNumbers                   bool
 	literals                      bool
 	keys, uniqueKeys, containers  bool
+	visitDepth                    int
 	keyContext                    bool
 	fields                        pathRules
 	fieldRules                    []FieldRule
@@ -188,9 +194,10 @@ func CompileJSON(cfg JSONConfig) (*JSONOptions, error) {
 		keys:         cfg.Keys,
 		uniqueKeys:   cfg.UniqueKeys,
 		containers:   cfg.Containers,
+		visitDepth:   cfg.VisitDepth,
 		keyContext:   !cfg.NoKeyContext,
 	}
-	if o.maxDepth < 0 || o.maxBytes < 0 || o.maxString < 0 {
+	if o.maxDepth < 0 || o.maxBytes < 0 || o.maxString < 0 || o.visitDepth < 0 {
 		return nil, errors.New("detect: json: max_depth, max_bytes and max_string must not be negative")
 	}
 	if o.maxDepth == 0 {

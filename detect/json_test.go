@@ -1135,3 +1135,24 @@ func TestWalkJSONReportsContainers(t *testing.T) {
 		t.Fatalf("containers\n got %s\nwant %s", s, want)
 	}
 }
+
+func TestWalkJSONVisitDepth(t *testing.T) {
+	o := mustCompileJSON(t, JSONConfig{VisitDepth: 1, Keys: true, Literals: true, Containers: true, UniqueKeys: true})
+	doc := `{"model":"m","stream":true,"messages":[{"content":"deep"}],"n":2}`
+	var got []string
+	_, err := WalkJSON([]byte(doc), o, func(v JSONValue) (string, bool, error) {
+		got = append(got, v.Path)
+		return "", false, nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "$.model $.model $.stream $.stream $.messages $.messages $.n $.n $"
+	if s := strings.Join(got, " "); s != want {
+		t.Fatalf("visited %s, want %s", s, want)
+	}
+	// Deeper values are still checked.
+	if _, err := WalkJSON([]byte(`{"a":[{"x":1,"x":2}]}`), o, func(JSONValue) (string, bool, error) { return "", false, nil }); err == nil {
+		t.Fatal("a repeated key below the visit depth passed")
+	}
+}

@@ -380,6 +380,12 @@ func (w *jsonWalker) member(top *jsonFrame, i int) (int, error) {
 	return skipWS(d, j+1), nil
 }
 
+// tooDeep reports whether the value being parsed lies deeper than
+// JSONConfig.VisitDepth.
+func (w *jsonWalker) tooDeep() bool {
+	return w.o.visitDepth > 0 && len(w.stack) > w.o.visitDepth
+}
+
 // pop closes the innermost container, which ends at end, and reports it
 // to a WalkJSON callback that asked for containers.
 func (w *jsonWalker) pop(end int) error {
@@ -388,7 +394,7 @@ func (w *jsonWalker) pop(end int) error {
 	top.keySet = nil
 	open := top.open
 	w.stack = w.stack[:len(w.stack)-1]
-	if w.mode != walkVisit || !w.o.containers {
+	if w.mode != walkVisit || !w.o.containers || w.tooDeep() {
 		return nil
 	}
 	path := w.path()
@@ -493,6 +499,9 @@ func (w *jsonWalker) keyString(k keySpan, buf *[]byte) string {
 // visitKey hands top's current key to a WalkJSON callback that asked for
 // keys, unless a "never" rule covers the member.
 func (w *jsonWalker) visitKey(top *jsonFrame) error {
+	if w.tooDeep() {
+		return nil
+	}
 	if w.curAct >= 0 && w.o.fieldRules[w.curAct].Action == FieldNever {
 		return nil
 	}
@@ -612,7 +621,7 @@ const maxContextKey = 48
 // visitLiteral hands true, false or null at doc[start:end] to a
 // WalkJSON callback that asked for literals.
 func (w *jsonWalker) visitLiteral(start, end int) error {
-	if w.mode != walkVisit || !w.o.literals {
+	if w.mode != walkVisit || !w.o.literals || w.tooDeep() {
 		return nil
 	}
 	if w.curAct >= 0 && w.o.fieldRules[w.curAct].Action == FieldNever {
@@ -633,6 +642,9 @@ func (w *jsonWalker) visitLiteral(start, end int) error {
 // visit handles a string (flags from scanString) or number literal
 // spanning doc[start:end].
 func (w *jsonWalker) visit(start, end int, flags uint8, number bool) error {
+	if w.mode == walkVisit && w.tooDeep() {
+		return nil
+	}
 	var rule *FieldRule
 	if w.curAct >= 0 {
 		rule = &w.o.fieldRules[w.curAct]
