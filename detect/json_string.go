@@ -131,3 +131,9 @@ func appendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// AppendJSONString appends s to dst as a JSON string literal, escaped as
+// the walker writes replacements: quotes, backslashes, control
+// characters, U+2028 and U+2029; invalid UTF-8 becomes \ufffd. HTML
+// characters are not escaped.
+func AppendJSONString(dst []byte, s string) []byte { return appendJSONString(dst, s) }

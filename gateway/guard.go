@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/wardenhq/warden/detect"
 )
 
 // segmentFunc processes a complete piece of model output: it masks leaks
@@ -20,7 +23,16 @@ const (
 	// contextKeep is how much emitted text is kept as context for the
 	// next segment.
 	contextKeep = 64
+	// maxHoldFinding bounds how long a guard waits for a finding that
+	// reaches the end of what it holds (a long credential still
+	// arriving) before it gives up and fails the stream rather than
+	// release part of it.
+	maxHoldFinding = 64 << 10
 )
+
+// errHoldOverflow ends a stream whose held text grew past
+// maxHoldFinding without the finding in it ending.
+var errHoldOverflow = errors.New("gateway: a finding in the stream grew past the hold-back bound")
 
 // streamGuard rewrites one stream of text deltas (one choice's content,
 // one tool call's arguments) incrementally. Only text that could still
@@ -31,7 +43,8 @@ type streamGuard struct {
 	pending  strings.Builder
 	emitted  string // tail of emitted (processed) text, for context
 	process  segmentFunc
-	held     int // bytes currently held, for metrics
+	scan     func(string) []detect.Finding // nil: forced cuts do not look for findings
+	held     int                           // bytes currently held, for metrics
 	maxBytes int
 }
 
@@ -44,6 +57,12 @@ func (g *streamGuard) Write(ctx context.Context, delta string) (string, error) {
 	g.pending.WriteString(delta)
 	p := g.pending.String()
 	cut := safeCut(p, g.maxBytes)
+	if cut > 0 && len(p) > g.maxBytes && g.scan != nil {
+		var err error
+		if cut, err = g.settleCut(p, cut); err != nil {
+			return "", err
+		}
+	}
 	if cut == 0 {
 		g.held = len(p)
 		return "", nil
@@ -58,6 +77,29 @@ func (g *streamGuard) Write(ctx context.Context, delta string) (string, error) {
 	g.pending.WriteString(rest)
 	g.held = len(rest)
 	return out, nil
+}
+
+// settleCut moves a forced cut so that it splits no finding: before a
+// finding that spans it, or after one that starts at the head. A finding
+// that runs to the end of the held text may still be growing: the guard
+// keeps holding, up to maxHoldFinding, then fails.
+func (g *streamGuard) settleCut(p string, cut int) (int, error) {
+	for _, f := range g.scan(p) {
+		if f.Start >= cut || f.End <= cut {
+			continue
+		}
+		switch {
+		case f.Start > 0:
+			cut = f.Start
+		case f.End < len(p):
+			cut = f.End
+		case len(p) > maxHoldFinding:
+			return 0, errHoldOverflow
+		default:
+			return 0, nil
+		}
+	}
+	return cut, nil
 }
 
 // Flush processes and returns everything still held.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/wardenhq/warden/ratelimit"
 )
@@ -19,42 +18,58 @@ func (s *Server) limits(principal, model string) (pl, ml ratelimit.Limit, hasP, 
 	return
 }
 
-// limit charges a request to its principal's and its model's budgets. It
-// writes the 429 (with Retry-After) or the fail-closed 503 itself.
-func (s *Server) limit(ctx context.Context, w http.ResponseWriter, x *exchange, principal, model string, tokens int) (int, bool) {
+// takeLimits charges a request to its principal's and its model's
+// budgets: 429 with Retry-After when one is spent; 503 when the limiter
+// cannot be asked (fail closed: no limits, no service).
+func (s *Server) takeLimits(ctx context.Context, x *exchange) *apiError {
 	if s.deps.Limiter == nil {
-		return 0, false
+		return nil
 	}
-	pl, ml, hasP, hasM := s.limits(principal, model)
-	check := func(key string, lim ratelimit.Limit) (int, bool) {
-		res, err := s.deps.Limiter.Take(ctx, key, lim, tokens)
+	pl, ml, hasP, hasM := s.limits(x.p.Name, x.model)
+	check := func(key string, lim ratelimit.Limit) *apiError {
+		res, err := s.deps.Limiter.Take(ctx, key, lim, x.estimate)
+		s.limiterState(err)
 		if err != nil {
-			return s.refuse(w, x, http.StatusServiceUnavailable, "api_error", "rate_limiter_unavailable",
-				"rate limiter unavailable; refusing to serve without limits"), true
+			return errUnavailable("rate_limiter_unavailable", "rate limiter unavailable; refusing to serve without limits")
 		}
 		if res.Allowed {
-			return 0, false
+			return nil
 		}
 		secs := int(res.RetryAfter.Seconds() + 0.999)
 		if secs < 1 {
 			secs = 1
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		s.deps.Metrics.rateLimited.WithLabelValues(key[:1]).Inc()
-		return s.refuse(w, x, http.StatusTooManyRequests, "rate_limit_error", "rate_limited",
-			fmt.Sprintf("rate limit reached; retry after %ds", secs)), true
+		s.deps.Metrics.rateLimited.WithLabelValues(x.modelLabel).Inc()
+		return &apiError{Status: http.StatusTooManyRequests, Type: "rate_limit_error", Code: "rate_limited",
+			Msg: fmt.Sprintf("rate limit reached; retry after %ds", secs), RetryAfter: secs}
 	}
 	if hasP {
-		if st, done := check("p:"+principal, pl); done {
-			return st, true
+		if err := check("p:"+x.p.Name, pl); err != nil {
+			return err
 		}
 	}
 	if hasM {
-		if st, done := check("m:"+model, ml); done {
-			return st, true
+		if err := check("m:"+x.model, ml); err != nil {
+			return err
 		}
 	}
-	return 0, false
+	return nil
+}
+
+// limiterState notes the rate limiter's health: a metric, and a log line
+// when it goes down or comes back.
+func (s *Server) limiterState(err error) {
+	down := err != nil
+	if s.limiterDown.Swap(down) == down {
+		return
+	}
+	if down {
+		s.deps.Metrics.limiterUp.Set(0)
+		s.log.Error("rate limiter unavailable: refusing requests with 503 until it is back", "error", scrubError(err))
+	} else {
+		s.deps.Metrics.limiterUp.Set(1)
+		s.log.Info("rate limiter available again")
+	}
 }
 
 // adjustLimits corrects the token charge with the upstream's usage.

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -25,6 +26,7 @@ type Metrics struct {
 	holdBack      prometheus.Histogram
 	streamErrors  prometheus.Counter
 	auditFailures prometheus.Counter
+	limiterUp     prometheus.Gauge
 }
 
 // NewMetrics registers the gateway's metrics in reg (a new registry when
@@ -53,8 +55,11 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		holdBack:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_stream_holdback_bytes", Help: "Bytes held back by the stream guard after each delta.", Buckets: []float64{0, 8, 16, 32, 64, 128, 256, 512}}),
 		streamErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_stream_errors_total", Help: "Streams ended by the gateway because the upstream stream was malformed or could not be guarded."}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_audit_failures_total", Help: "Requests whose audit record could not be written."}),
+		limiterUp:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_rate_limiter_up", Help: "1 while the rate limiter answers, 0 while it does not (requests are refused with 503)."}),
 	}
-	reg.MustRegister(m.requests, m.overhead, m.upstream, m.findings, m.blocked, m.rateLimited, m.restores, m.leaks, m.holdBack, m.streamErrors, m.auditFailures)
+	m.limiterUp.Set(1)
+	reg.MustRegister(m.requests, m.overhead, m.upstream, m.findings, m.blocked, m.rateLimited, m.restores, m.leaks, m.holdBack, m.streamErrors, m.auditFailures, m.limiterUp,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 

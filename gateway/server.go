@@ -13,19 +13,21 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/ratelimit"
 	"github.com/wardenhq/warden/transform"
@@ -72,6 +74,21 @@ type Config struct {
 	// AuditFailOpen serves requests even when the audit log cannot record
 	// them. Default false: fail closed with 503.
 	AuditFailOpen bool
+	// AuditTimeout bounds the wait for one audit entry to be durable.
+	// Default 2s.
+	AuditTimeout time.Duration
+	// WriteTimeout bounds each write of a stream to the caller, so a
+	// caller that stops reading frees its stream slot. Default 60s.
+	WriteTimeout time.Duration
+	// LeakTypes are the finding types and categories that the response
+	// guard treats as a leak when the model writes one the caller did not
+	// send: a type name (EMAIL_ADDRESS), a category (SECRET, FINANCIAL,
+	// HEALTH, PII, NETWORK) or GOVERNMENT_ID (national identifiers:
+	// US_SSN, US_ITIN, US_PASSPORT, US_DRIVER_LICENSE, UK_NINO …).
+	// Default: SECRET, FINANCIAL, HEALTH, GOVERNMENT_ID — values whose
+	// appearance out of nowhere is an incident, not URLs, IP addresses,
+	// names, places or dates a model writes in ordinary answers.
+	LeakTypes []string
 	// Logger receives structured logs (never content). Default discards.
 	Logger *slog.Logger
 }
@@ -90,8 +107,18 @@ type Deps struct {
 	// altogether), and no trace header is read from callers or sent
 	// upstream.
 	TracerProvider trace.TracerProvider
-	// Ready reports whether the store and keys are usable (for /readyz).
-	Ready func(ctx context.Context) error
+	// Checks are what /readyz asks, in order: a failing check makes the
+	// gateway not ready. Its error is logged; the response names only the
+	// check.
+	Checks []Check
+}
+
+// Check is one readiness check.
+type Check struct {
+	// Name names the component (store, audit, rate_limiter, disk).
+	Name string
+	// Check returns nil when the component works.
+	Check func(ctx context.Context) error
 }
 
 // Server is the gateway. Create it with New; it is an http.Handler.
@@ -109,9 +136,11 @@ type Server struct {
 	tracer    trace.Tracer
 	tracing   bool // a TracerProvider was given: propagate trace context
 
-	// reqWalk and respWalk are the walker options of the fast path
-	// (fastpath.go).
-	reqWalk, respWalk *detect.JSONOptions
+	// Walker options: a request's top level (decode), a whole request
+	// (inspect), a JSON response and a stream event.
+	topWalk, reqWalk, respWalk, eventWalk *detect.JSONOptions
+	leakTypes                             leakSet
+	limiterDown                           atomic.Bool
 }
 
 // New validates cfg and builds a gateway.
@@ -151,6 +180,19 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if cfg.LeakOperator == "" {
 		cfg.LeakOperator = transform.Mask
 	}
+	if cfg.AuditTimeout == 0 {
+		cfg.AuditTimeout = 2 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 60 * time.Second
+	}
+	if cfg.LeakTypes == nil {
+		cfg.LeakTypes = DefaultLeakTypes
+	}
+	leakTypes, err := newLeakSet(cfg.LeakTypes)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -166,26 +208,42 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("gateway: leak_operator: %w", err)
 	}
 	s := &Server{
-		cfg:      cfg,
-		deps:     deps,
-		log:      cfg.Logger,
-		streams:  make(chan struct{}, cfg.MaxStreams),
-		leak:     leak,
-		deidents: map[string]*transform.Deidentifier{},
-		tracer:   tp.Tracer(tracerName),
-		tracing:  deps.TracerProvider != nil,
-		client: &http.Client{Transport: &http.Transport{
-			Proxy:               nil,
-			MaxIdleConnsPerHost: 256,
-			IdleConnTimeout:     90 * time.Second,
-			ForceAttemptHTTP2:   true,
-		}},
+		cfg:       cfg,
+		deps:      deps,
+		log:       cfg.Logger,
+		streams:   make(chan struct{}, cfg.MaxStreams),
+		leak:      leak,
+		deidents:  map[string]*transform.Deidentifier{},
+		tracer:    tp.Tracer(tracerName),
+		tracing:   deps.TracerProvider != nil,
+		leakTypes: leakTypes,
+		client: &http.Client{
+			Transport: &http.Transport{
+				Proxy:               nil,
+				MaxIdleConnsPerHost: 256,
+				IdleConnTimeout:     90 * time.Second,
+				ForceAttemptHTTP2:   true,
+			},
+			// An upstream's redirect is its error; never follow it.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 	}
-	if s.reqWalk, err = fastWalk(cfg.MaxJSONDepth, cfg.MaxBodyBytes); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
-	}
-	if s.respWalk, err = fastWalk(detect.DefaultJSONMaxDepth, cfg.MaxResponseBytes); err != nil {
-		return nil, fmt.Errorf("gateway: %w", err)
+	maxBody := int(min(cfg.MaxBodyBytes, 1<<40))
+	maxResp := int(min(cfg.MaxResponseBytes, 1<<40))
+	for _, w := range []struct {
+		dst **detect.JSONOptions
+		cfg detect.JSONConfig
+	}{
+		{&s.topWalk, detect.JSONConfig{MaxDepth: cfg.MaxJSONDepth, MaxBytes: maxBody, VisitDepth: 1, Keys: true,
+			Literals: true, Containers: true, UniqueKeys: true}},
+		{&s.reqWalk, detect.JSONConfig{MaxDepth: cfg.MaxJSONDepth, MaxBytes: maxBody, Keys: true, NoKeyContext: true}},
+		{&s.respWalk, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxResp, Keys: true, Containers: true, NoKeyContext: true}},
+		{&s.eventWalk, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxEventBytes, Keys: true, Literals: true,
+			Containers: true, NoKeyContext: true}},
+	} {
+		if *w.dst, err = detect.CompileJSON(w.cfg); err != nil {
+			return nil, fmt.Errorf("gateway: %w", err)
+		}
 	}
 	if deps.Tokens == nil && !cfg.Key.IsZero() {
 		st, err := transform.NewStatelessTokens(cfg.Key)
@@ -200,12 +258,11 @@ func New(cfg Config, deps Deps) (*Server, error) {
 
 func (s *Server) routes() {
 	m := http.NewServeMux()
-	m.HandleFunc("POST /v1/chat/completions", s.api(apiChat))
-	m.HandleFunc("POST /v1/completions", s.api(apiCompletions))
-	m.HandleFunc("POST /v1/responses", s.api(apiResponses))
-	m.HandleFunc("POST /v1/embeddings", s.api(apiEmbeddings))
-	m.HandleFunc("POST /v1/messages", s.api(apiMessages))
+	for _, sh := range []*shape{shapeChat, shapeCompletions, shapeResponses, shapeEmbeddings, shapeMessages} {
+		m.HandleFunc("POST /v1"+sh.path, s.api(sh))
+	}
 	m.HandleFunc("GET /v1/models", s.handleModels)
+	m.HandleFunc("GET /v1/models/{id...}", s.handleModel)
 	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
@@ -227,15 +284,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
-	status := map[string]string{}
+	checks := map[string]string{}
 	ok := true
-	if s.deps.Ready != nil {
-		if err := s.deps.Ready(ctx); err != nil {
-			status["store"] = err.Error()
+	for _, c := range s.deps.Checks {
+		if err := c.Check(ctx); err != nil {
+			// The body is served unauthenticated: it names the component,
+			// never the error (which may hold hosts, users, paths).
+			checks[c.Name] = "failing"
 			ok = false
-		} else {
-			status["store"] = "ok"
+			s.log.Warn("readiness check failing", "check", c.Name, "error", scrubError(err))
+			continue
 		}
+		checks[c.Name] = "ok"
 	}
 	healthy := 0
 	for _, u := range s.cfg.Upstreams {
@@ -244,30 +304,99 @@ func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if healthy == 0 {
-		status["upstreams"] = "no upstream is usable"
+		checks["upstreams"] = "failing"
 		ok = false
 	} else {
-		status["upstreams"] = strconv.Itoa(healthy) + " usable"
+		checks["upstreams"] = "ok"
 	}
-	code := http.StatusOK
+	status, code := "ok", http.StatusOK
 	if !ok {
-		code = http.StatusServiceUnavailable
+		status, code = "unavailable", http.StatusServiceUnavailable
 	}
-	writeJSONStatus(w, code, status)
+	writeJSONStatus(w, code, map[string]any{"status": status, "checks": checks})
 }
 
+// handleModels lists the models the caller may use, in OpenAI's list
+// format, or Anthropic's when the caller sends anthropic-version.
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
-	p, err := s.deps.Auth.Authenticate(r)
-	if err != nil {
-		s.fail(w, apiChat, http.StatusUnauthorized, "authentication_error", "invalid_api_key", "missing or invalid credentials")
+	s.modelsRequest(w, r, func(x *exchange) {
+		names := s.modelsFor(x.p)
+		data := make([]any, 0, len(names))
+		for _, m := range names {
+			data = append(data, s.modelObject(x.sh, m))
+		}
+		body := map[string]any{"object": "list", "data": data}
+		if x.sh.anthropic {
+			body = map[string]any{"data": data, "has_more": false, "first_id": nil, "last_id": nil}
+			if len(names) > 0 {
+				body["first_id"], body["last_id"] = names[0], names[len(names)-1]
+			}
+		}
+		writeJSONStatus(w, http.StatusOK, body)
+		x.rec.Status = http.StatusOK
+	})
+}
+
+// handleModel answers GET /v1/models/{id}: the model object, or the
+// API's 404 for a model the caller may not use or the gateway does not
+// serve (the two are not told apart).
+func (s *Server) handleModel(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	s.modelsRequest(w, r, func(x *exchange) {
+		for _, m := range s.modelsFor(x.p) {
+			if m == id {
+				x.rec.Model = m
+				writeJSONStatus(w, http.StatusOK, s.modelObject(x.sh, m))
+				x.rec.Status = http.StatusOK
+				return
+			}
+		}
+		x.sh.writeError(w, &apiError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "model_not_found",
+			Msg: "the model does not exist or you do not have access to it"})
+		x.rec.Status, x.rec.Error = http.StatusNotFound, "model_not_found"
+	})
+}
+
+// modelsRequest runs a models request through authentication and
+// finish, like every API request.
+func (s *Server) modelsRequest(w http.ResponseWriter, r *http.Request, answer func(x *exchange)) {
+	sh := shapeModels
+	if r.Header.Get("Anthropic-Version") != "" {
+		sh = shapeModelsAnthropic
+	}
+	t0 := time.Now()
+	rec := &event.Record{Kind: event.Request, Intent: -1, Time: t0.UTC(), RequestID: newRequestID(),
+		Endpoint: sh.endpoint, Findings: map[string]int{}, Operators: map[string]int{}}
+	x := &exchange{sh: sh, rec: rec, start: t0, r: r, w: w, intent: -1, final: -1, modelLabel: "other"}
+	s.startRequest(r, x)
+	w.Header().Set("Warden-Request-Id", rec.RequestID)
+	if err := s.authenticate(x); err != nil {
+		s.finish(x, err)
 		return
 	}
+	answer(x)
+	x.written = true
+	s.finish(x, nil)
+}
+
+// modelObject is one model in the API's model format.
+func (s *Server) modelObject(sh *shape, m string) map[string]any {
+	if sh.anthropic {
+		return map[string]any{"type": "model", "id": m, "display_name": m, "created_at": "1970-01-01T00:00:00Z"}
+	}
+	return map[string]any{"id": m, "object": "model", "created": 0, "owned_by": "warden"}
+}
+
+// modelsFor lists, sorted, the configured models a principal may use:
+// aliases, models upstreams name, and models the principal names that a
+// wildcard upstream serves.
+func (s *Server) modelsFor(p *Principal) []string {
 	seen := map[string]bool{}
-	var data []any
+	var out []string
 	add := func(m string) {
 		if !seen[m] && p.MayUse(m) {
 			seen[m] = true
-			data = append(data, map[string]any{"id": m, "object": "model", "created": 0, "owned_by": "warden"})
+			out = append(out, m)
 		}
 	}
 	for alias := range s.cfg.Aliases {
@@ -280,22 +409,16 @@ func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	// Models the principal names explicitly that a wildcard upstream serves.
 	for _, m := range p.Models {
 		if m == "*" {
 			continue
 		}
-		for _, u := range s.cfg.Upstreams {
-			if u.serves(m) {
-				add(m)
-				break
-			}
+		if _, _, ok := s.routeOf(m); ok {
+			add(m)
 		}
 	}
-	if data == nil {
-		data = []any{}
-	}
-	writeJSONStatus(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	sort.Strings(out)
+	return out
 }
 
 // deidentifier returns the Deidentifier for a tenant and an operator map,
@@ -372,4 +495,11 @@ func canonicalOps(ops map[string]string) string {
 		b.WriteByte(';')
 	}
 	return b.String()
+}
+
+func writeJSONStatus(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(b)
 }

@@ -19,15 +19,15 @@ type heldStream struct {
 
 func (h *heldStream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/event-stream")
-	io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"first \"}}]}\n\n")
+	io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"the first part of the answer \"}}]}\n\n")
 	w.(http.Flusher).Flush()
 	h.started <- struct{}{}
 	<-h.release
 	io.WriteString(w, "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"last\"}}]}\n\ndata: [DONE]\n\n")
 }
 
-// The concurrent-stream cap refuses a stream over it with 503 and frees
-// its slot when a stream ends.
+// The concurrent-stream cap refuses a stream over it with 503 before
+// anything is sent upstream, and frees its slot when a stream ends.
 func TestStreamCap(t *testing.T) {
 	up := &heldStream{started: make(chan struct{}, 4), release: make(chan struct{})}
 	released := false
@@ -61,7 +61,11 @@ func TestStreamCap(t *testing.T) {
 	if second.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(out), "too_many_streams") {
 		t.Fatalf("second stream: %d %s", second.StatusCode, out)
 	}
-	<-up.started // the upstream answered the refused stream's call too
+	select {
+	case <-up.started:
+		t.Fatal("the refused stream was sent upstream")
+	default:
+	}
 
 	close(up.release)
 	released = true

@@ -78,25 +78,6 @@ const (
 	keyAttempt    = attribute.Key("warden.upstream.attempt")
 )
 
-// operation is the request's gen_ai.operation.name.
-func (k apiKind) operation() string {
-	return [...]string{"chat", "text_completion", "chat", "embeddings", "chat"}[k]
-}
-
-// provider is the request's gen_ai.provider.name, by API shape: the
-// gateway speaks OpenAI's and Anthropic's wire formats, whatever model
-// serves them.
-func (k apiKind) provider() string {
-	if k == apiMessages {
-		return "anthropic"
-	}
-	return "openai"
-}
-
-// route is the request's http.route (the gateway mounts every API
-// under /v1).
-func (k apiKind) route() string { return "/v1" + k.path() }
-
 // traceparentOnly shows the propagator a request's traceparent header
 // and nothing else (see the tracestate note above).
 type traceparentOnly http.Header
@@ -126,7 +107,7 @@ func (s *Server) startRequest(r *http.Request, x *exchange) {
 		return
 	}
 	ctx := propagation.TraceContext{}.Extract(r.Context(), traceparentOnly(r.Header))
-	op := x.kind.operation()
+	op := x.sh.op
 	x.ctx, x.span = s.tracer.Start(ctx, op, trace.WithSpanKind(trace.SpanKindServer))
 	x.recording = x.span.IsRecording()
 	if !x.recording {
@@ -134,10 +115,10 @@ func (s *Server) startRequest(r *http.Request, x *exchange) {
 	}
 	x.span.SetAttributes(
 		keyGenAIOperation.String(op),
-		keyGenAIProvider.String(x.kind.provider()),
+		keyGenAIProvider.String(x.sh.provider),
 		semconv.HTTPRequestMethodKey.String(r.Method),
-		semconv.HTTPRoute(x.kind.route()),
-		keyRequestID.String(x.ev.RequestID),
+		semconv.HTTPRoute("/v1"+x.sh.path),
+		keyRequestID.String(x.rec.RequestID),
 	)
 }
 
@@ -148,7 +129,7 @@ func (x *exchange) nameRequest(model string) {
 	if !x.recording {
 		return
 	}
-	x.span.SetName(x.kind.operation() + " " + model)
+	x.span.SetName(x.sh.op + " " + model)
 	x.span.SetAttributes(keyGenAIRequestModel.String(model))
 }
 
@@ -162,7 +143,7 @@ func (s *Server) endRequest(x *exchange, status int) {
 		x.span.End()
 		return
 	}
-	ev := x.ev
+	ev := x.rec
 	attrs := make([]attribute.KeyValue, 0, 24)
 	attrs = append(attrs,
 		semconv.HTTPResponseStatusCode(status),
@@ -196,8 +177,8 @@ func (s *Server) endRequest(x *exchange, status int) {
 	if n := x.usage.outputTokens(); n > 0 {
 		attrs = append(attrs, keyGenAIOutputTokens.Int(n))
 	}
-	if x.auditIndex >= 0 {
-		attrs = append(attrs, keyAuditIndex.Int64(x.auditIndex))
+	if x.final >= 0 {
+		attrs = append(attrs, keyAuditIndex.Int64(x.final))
 	}
 	for t, n := range ev.Findings {
 		attrs = append(attrs, attribute.Int("warden.findings."+t, n))
@@ -205,8 +186,8 @@ func (s *Server) endRequest(x *exchange, status int) {
 	for op, n := range ev.Operators {
 		attrs = append(attrs, attribute.Int("warden.operators."+op, n))
 	}
-	if x.errType != "" {
-		attrs = append(attrs, semconv.ErrorTypeKey.String(x.errType))
+	if x.rec.Error != "" {
+		attrs = append(attrs, semconv.ErrorTypeKey.String(x.rec.Error))
 	} else if status >= 400 {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 	}
@@ -215,7 +196,7 @@ func (s *Server) endRequest(x *exchange, status int) {
 	// the HTTP conventions say; refusals are outcomes, told by error.type
 	// and warden.decision.
 	if status >= 500 {
-		x.span.SetStatus(codes.Error, x.errType)
+		x.span.SetStatus(codes.Error, x.rec.Error)
 	}
 	x.span.End()
 }
@@ -259,11 +240,11 @@ func (s *Server) startUpstream(ctx context.Context, x *exchange, u *Upstream, mo
 	if !x.recording {
 		return ctx
 	}
-	op := x.kind.operation()
+	op := x.sh.op
 	ctx, x.upSpan = s.tracer.Start(ctx, op+" "+model, trace.WithSpanKind(trace.SpanKindClient))
 	x.upSpan.SetAttributes(
 		keyGenAIOperation.String(op),
-		keyGenAIProvider.String(x.kind.provider()),
+		keyGenAIProvider.String(x.sh.provider),
 		keyGenAIRequestModel.String(model),
 		semconv.HTTPRequestMethodKey.String(http.MethodPost),
 		keyUpstream.String(u.Name),
@@ -314,64 +295,40 @@ func (h injectCarrier) Set(key, value string) {
 }
 func (injectCarrier) Keys() []string { return nil }
 
-// noteResponse records, for the trace only, the response model and the
-// usage an event of a stream reports in places the rate limiter does not
-// read (Anthropic's message_start carries both under "message").
-func (x *exchange) noteResponse(obj map[string]any) {
-	if !x.recording || obj == nil {
-		return
+// isUsagePath reports whether path names a count of a usage object:
+// $.usage.K, $.response.usage.K or $.message.usage.K.
+func isUsagePath(path string) bool {
+	k := lastKey(path)
+	if k == "" {
+		return false
 	}
-	if x.respModel == "" {
-		x.respModel = responseModel(obj)
+	switch path[:len(path)-len(k)] {
+	case "$.usage.", "$.response.usage.", "$.message.usage.":
+		return true
 	}
-	if m, ok := obj["message"].(map[string]any); ok {
-		x.usage.merge(usageOf(m))
-	}
+	return false
 }
 
-// responseModel reads a response's model: $.model, or $.response.model
-// (Responses API) or $.message.model (Anthropic stream start).
-func responseModel(obj map[string]any) string {
-	if m, ok := obj["model"].(string); ok {
-		return m
-	}
-	for _, k := range []string{"response", "message"} {
-		if in, ok := obj[k].(map[string]any); ok {
-			if m, ok := in["model"].(string); ok {
-				return m
-			}
+// noteEvent records the usage a stream event reports ($.usage,
+// $.response.usage, Anthropic's $.message.usage at the start) and, for
+// the trace, the response model.
+func (x *exchange) noteEvent(d *evDoc) {
+	var u usage
+	for i := range d.vals {
+		v := &d.vals[i]
+		if v.isKey || v.container {
+			continue
+		}
+		switch {
+		case v.number && isUsagePath(v.path):
+			n, _ := strconv.Atoi(v.text)
+			u.set(lastKey(v.path), n)
+		case x.recording && x.respModel == "" && !v.number && !v.literal &&
+			(v.path == "$.model" || v.path == "$.response.model" || v.path == "$.message.model"):
+			x.respModel = v.text
 		}
 	}
-	return ""
-}
-
-// merge keeps the non-zero counts of v: stream events report usage in
-// parts (input at the start, output at the end).
-func (u *usage) merge(v usage) {
-	keep := func(dst *int, src int) {
-		if src != 0 {
-			*dst = src
-		}
-	}
-	keep(&u.total, v.total)
-	keep(&u.input, v.input)
-	keep(&u.output, v.output)
-	keep(&u.prompt, v.prompt)
-	keep(&u.completion, v.completion)
-}
-
-func (u usage) inputTokens() int {
-	if u.input != 0 {
-		return u.input
-	}
-	return u.prompt
-}
-
-func (u usage) outputTokens() int {
-	if u.output != 0 {
-		return u.output
-	}
-	return u.completion
+	x.usage.merge(u)
 }
 
 // serverAttrs are the server.address and server.port of an upstream's

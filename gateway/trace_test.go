@@ -172,7 +172,7 @@ func TestTracesCarryNoContent(t *testing.T) {
 		{"embeddings", "/v1/embeddings", map[string]any{"model": "gpt-4o-mini", "input": []string{prompt}}, nil,
 			want{200, "embeddings gpt-4o-mini", "embeddings", "openai", "deidentify", 3, true, true}},
 		{"api key refused", "/v1/chat/completions", chat(false, "deploy with "+canaryAWSKey+" and mail "+canaryEmail), nil,
-			want{400, "chat gpt-4o-mini", "chat", "openai", "deny", 2, false, false}},
+			want{400, "chat gpt-4o-mini", "chat", "openai", "deny", 2, true, false}},
 	}
 	for i, c := range cases {
 		status, body := e.post(t, c.path, c.body, c.header)
@@ -255,7 +255,7 @@ func TestTracesCarryNoContent(t *testing.T) {
 	if kinds[trace.SpanKindClient] != 4 {
 		t.Errorf("%d upstream client spans, want 4", kinds[trace.SpanKindClient])
 	}
-	for _, n := range []string{"warden.scan", "warden.detect", "warden.policy", "warden.deidentify", "warden.guard", "warden.audit"} {
+	for _, n := range []string{"warden.decode", "warden.detect", "warden.policy", "warden.deidentify", "warden.guard", "warden.audit"} {
 		if !names[n] {
 			t.Errorf("no %s span", n)
 		}

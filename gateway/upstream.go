@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,6 +26,11 @@ type Upstream struct {
 	URL string
 	// Key is the credential the gateway injects. Never taken from callers.
 	Key string
+	// Auth names the header Key goes in: "bearer" (Authorization:
+	// Bearer), "x-api-key" (Anthropic) or "api-key" (Azure OpenAI).
+	// Default: x-api-key for the Anthropic messages API, bearer for the
+	// others.
+	Auth string
 	// Zone says where the upstream runs (onprem, cloud, …). Policy can
 	// require zones for sensitive data.
 	Zone string
@@ -48,6 +52,11 @@ type Upstream struct {
 func (u *Upstream) init() error {
 	if u.Name == "" {
 		return errors.New("name is empty")
+	}
+	switch u.Auth {
+	case "", authBearer, authXAPIKey, authAPIKey:
+	default:
+		return fmt.Errorf("auth: %q is not bearer, x-api-key or api-key", u.Auth)
 	}
 	if u.Handler != nil {
 		return nil
@@ -81,6 +90,13 @@ func (u *Upstream) markFailure() {
 }
 
 func (u *Upstream) markSuccess() { u.failures.Store(0) }
+
+// markDown takes the upstream out of rotation at once (it broke off a
+// response mid-body).
+func (u *Upstream) markDown() {
+	u.downUntil.Store(time.Now().Add(10 * time.Second).UnixNano())
+	u.failures.Store(0)
+}
 
 // candidates returns the upstreams that serve model in an allowed zone,
 // healthy ones first. Zones empty means any zone.
@@ -118,57 +134,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// hopHeaders are connection-level headers never forwarded (RFC 9110 §7.6.1).
-var hopHeaders = []string{"Connection", "Proxy-Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization", "Te", "Trailer", "Transfer-Encoding", "Upgrade"}
-
-// forwardHeaders are the caller headers an upstream may need. Credentials
-// (Authorization, x-api-key, cookies) are never forwarded.
-var forwardHeaders = []string{"Anthropic-Version", "Anthropic-Beta", "Openai-Beta", "Accept", "Openai-Organization", "Openai-Project"}
-
-// send calls one upstream. The returned response's body is open; the
-// caller closes it.
-func (s *Server) send(ctx context.Context, u *Upstream, in *http.Request, path string, body []byte, kind apiKind) (*http.Response, error) {
-	var target string
-	if u.Handler != nil {
-		target = "http://in-process" + "/v1" + path
-	} else {
-		target = u.base.String() + path
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range forwardHeaders {
-		if v := in.Header.Get(h); v != "" {
-			req.Header.Set(h, v)
-		}
-	}
-	s.injectTrace(ctx, req.Header)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "warden-gateway")
-	if u.Key != "" {
-		if kind == apiMessages {
-			req.Header.Set("X-Api-Key", u.Key)
-			if req.Header.Get("Anthropic-Version") == "" {
-				req.Header.Set("Anthropic-Version", "2023-06-01")
-			}
-		} else {
-			req.Header.Set("Authorization", "Bearer "+u.Key)
-		}
-	}
-	if u.Handler != nil {
-		return serveInProcess(u.Handler, req), nil
-	}
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range hopHeaders {
-		resp.Header.Del(h)
-	}
-	return resp, nil
 }
 
 // serveInProcess runs an http.Handler and exposes its output as a

@@ -221,6 +221,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		Logger:            log,
 	}
 	var limiter gateway.Limiter
+	checks := []gateway.Check{{Name: "store", Check: func(ctx context.Context) error { return db.Read().PingContext(ctx) }}}
 	l := cfg.Server.Limits
 	if l.Default != (Limit{}) || len(l.Principals) > 0 || len(l.Models) > 0 {
 		gcfg.DefaultPrincipalLimit = l.Default.limit()
@@ -240,6 +241,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 			rc := redis.NewClient(opt)
 			closers = append(closers, func() { rc.Close() })
 			limiter = ratelimit.NewRedis(rc, "warden:rl:", nil)
+			checks = append(checks, gateway.Check{Name: "rate_limiter", Check: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
 		} else {
 			limiter = ratelimit.NewMemory(nil)
 		}
@@ -271,9 +273,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		Limiter:        limiter,
 		Auditor:        alog,
 		TracerProvider: tp,
-		Ready: func(ctx context.Context) error {
-			return db.Read().PingContext(ctx)
-		},
+		Checks:         checks,
 	})
 	if err != nil {
 		return fail(err)

@@ -75,18 +75,17 @@ func TestCleanBodiesPassUnchanged(t *testing.T) {
 	}
 }
 
-// The walk that lets clean bodies through cannot tell identifiers from
-// text in every place; where it is unsure it must leave the decision to
-// the document path, which rewrites what it always did and no more.
-func TestFastPathDefersToDocumentPath(t *testing.T) {
+// Every string is scanned wherever it sits: key names do not tell
+// identifiers from text.
+func TestValuesAreScannedWhateverTheirKey(t *testing.T) {
 	for _, tc := range []struct {
 		name, body string
 		// sent must (or mustNot) appear in what the upstream received
 		sent, mustNot string
 	}{
-		{"tool name is an identifier",
+		{"tool name",
 			`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"mail_jane.canary@example.com","description":"x"}}]}`,
-			`"name":"mail_jane.canary@example.com"`, ""},
+			`[[EMAIL_ADDRESS:`, "jane.canary@example.com"},
 		{"participant name is text",
 			`{"model":"m","messages":[{"role":"user","name":"jane.canary@example.com","content":"hi"}]}`,
 			`[[EMAIL_ADDRESS:`, "jane.canary@example.com"},
@@ -117,9 +116,10 @@ func TestFastPathDefersToDocumentPath(t *testing.T) {
 	}
 }
 
-// Aliases and bodies the walker refuses (invalid UTF-8, which the
-// document path repairs as encoding/json does) still work.
-func TestFastPathFallbacks(t *testing.T) {
+// Aliases are renamed in place; bodies a provider could read otherwise
+// than the gateway (invalid UTF-8, which encoding/json would repair,
+// trailing data, a non-object) are refused.
+func TestAliasesAndMalformedBodies(t *testing.T) {
 	up := &fixedUpstream{reply: plainReply}
 	srv := newFixedGateway(t, up, gateway.Config{Aliases: map[string]string{"fast": "m-large"}}, gateway.Deps{})
 	if status, out := post(t, srv, `{"model":"fast","messages":[{"role":"user","content":"hi"}]}`); status != 200 {
@@ -128,10 +128,8 @@ func TestFastPathFallbacks(t *testing.T) {
 	if got := string(up.last()); !strings.Contains(got, `"model":"m-large"`) {
 		t.Fatalf("alias not applied: %s", got)
 	}
-	if status, out := post(t, srv, "{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}"); status != 200 {
-		t.Fatalf("invalid UTF-8: status %d: %s", status, out)
-	}
-	for _, bad := range []string{`{"model":"m"`, `["model"]`, `{"model":7}`, `{"model":"m"} {}`} {
+	for _, bad := range []string{`{"model":"m"`, `["model"]`, `{"model":7}`, `{"model":"m"} {}`,
+		"{\"model\":\"m\",\"messages\":[{\"role\":\"user\",\"content\":\"caf\xe9\"}]}"} {
 		if status, _ := post(t, srv, bad); status != 400 {
 			t.Errorf("%s: status %d, want 400", bad, status)
 		}
