@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -82,6 +83,12 @@ const (
 	encPad // '='
 )
 
+// isEncChar reports whether c is in the alphabet of base64 (either),
+// hex or percent-encoding, or is base64's padding.
+func isEncChar(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || strings.IndexByte("+/-_.~%=", c) >= 0
+}
+
 var encClass = func() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		b := byte(c)
@@ -117,38 +124,33 @@ const (
 	encNamePercent = "percent"
 )
 
-// decodeRuns looks for encoded runs in s.text and adds a finding for each
-// one that decodes to something the engine finds.
+// decodeRuns decodes the runs of encoding characters that run noted in
+// s.runs and adds a finding for each one that decodes to something the
+// engine finds.
 func (e *Engine) decodeRuns(s *Scan, b *DecodeBudget, depth int) {
 	text := s.text
-	L := e.dec.minRun
 	s.cover = -1 // direct findings not sorted yet
-	known := -1  // text[..known] are run members checked by a probe
-	for i := 0; i+L <= len(text); {
-		// Probe the last byte of a window of L: when it is not in any
-		// alphabet no run of L can hold the window's bytes.
-		if encClass[text[i+L-1]] == 0 {
-			i += L
-			continue
+	done := 0
+	for _, r := range s.runs {
+		i, k := r[0], r[1]
+		if i < done {
+			continue // inside base64 lines joined to an earlier run
 		}
-		j := i + L - 2
-		for j >= i && j > known && encClass[text[j]] != 0 {
-			j--
+		// Non-ASCII bytes are in the runs run notes (they are word
+		// bytes); split at them.
+		for a := i; a < k; {
+			c := a
+			for c < k && text[c] < utf8.RuneSelf {
+				c++
+			}
+			if c-a >= e.dec.minRun {
+				done = max(done, e.runCandidates(s, b, depth, a, c))
+			}
+			for c < k && text[c] >= utf8.RuneSelf {
+				c++
+			}
+			a = c
 		}
-		if j >= i && j > known {
-			known = i + L - 1
-			i = j + 1
-			continue
-		}
-		k := i + L
-		for k < len(text) && encClass[text[k]] != 0 {
-			k++
-		}
-		if i > 0 && text[i-1] == '\\' && (text[i] == 'n' || text[i] == 'r' || text[i] == 't') {
-			i++ // the letter of an escaped line break ("\\n") is not part of the run
-		}
-		k = e.runCandidates(s, b, depth, i, k)
-		i, known = k+1, k
 	}
 	if len(s.enc) > 0 {
 		s.found = append(s.found, s.enc...)

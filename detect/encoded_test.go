@@ -326,7 +326,7 @@ func TestLowercasePEMArmourIsFound(t *testing.T) {
 		"unicode dashes": func(s string) string { return strings.ReplaceAll(s, "-----", "\u2014\u2014\u2014\u2014\u2014") },
 	} {
 		t.Run(name, func(t *testing.T) {
-			body := canon
+			var body string
 			if name != "lower case" {
 				body = armour(canon)
 			} else {
@@ -337,5 +337,13 @@ func TestLowercasePEMArmourIsFound(t *testing.T) {
 			}
 			mustFind(t, e, "PRIVATE_KEY", "my key:\n", body, "\nthanks", "")
 		})
+	}
+}
+
+func TestEncBreakMatchesEncClass(t *testing.T) {
+	for c := 0; c < 0x80; c++ {
+		if got, want := class[c]&clsEncBreak != 0, encClass[c] == 0; got != want {
+			t.Errorf("%q: clsEncBreak %v, encClass says %v", rune(c), got, want)
+		}
 	}
 }

@@ -387,11 +387,26 @@ func mapFindings(fs []Finding, z *normalizer, text string) []Finding {
 func (e *Engine) run(s *Scan) {
 	text := s.text
 	n := len(text)
+	// Runs of characters that may be encoded text (encClass, and
+	// non-ASCII bytes, which decodeRuns splits off) of minRun or more
+	// are noted for decodeRuns on the way: words are inside runs, so
+	// only the bytes between words are looked at.
+	minRun, runStart := e.dec.minRun, 0
+	if e.dec.off {
+		minRun = n + 1
+	}
+	s.runs = s.runs[:0]
 outer:
 	for i := 0; i < n; {
 		c := text[i]
 		cl := class[c]
 		if cl&clsWord == 0 {
+			if cl&clsEncBreak != 0 {
+				if i-runStart >= minRun {
+					s.runs = append(s.runs, [2]int{runStart, i})
+				}
+				runStart = i + 1
+			}
 			// Byte triggers fire only here, at bytes that are not part
 			// of a word: a letter, digit or non-ASCII Byte never fires.
 			for _, be := range e.byteTrig[c] {
@@ -401,6 +416,7 @@ outer:
 					// it starts at i+2.
 					if i+2 < n && (text[i+1] == 'n' || text[i+1] == 'r' || text[i+1] == 't') && class[text[i+2]]&clsWord != 0 {
 						i += 2
+						runStart = i
 						continue outer
 					}
 					continue
@@ -437,6 +453,9 @@ outer:
 		// Nothing fires inside a word: skip to its end.
 		for i++; i < n && class[text[i]]&clsWord != 0; i++ {
 		}
+	}
+	if n-runStart >= minRun {
+		s.runs = append(s.runs, [2]int{runStart, n})
 	}
 	for _, cr := range e.wholeText {
 		cr.findAll(s)
@@ -550,6 +569,7 @@ type Scan struct {
 	// direct findings' running maximum end (cover < 0: not computed yet).
 	enc      []Finding
 	dec      []byte
+	runs     [][2]int // runs of encoding characters that run noted
 	cover    int
 	coverEnd []int
 }

@@ -3,6 +3,7 @@ package detect
 import (
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // InvisibleClass names a family of characters that render as nothing (or
@@ -219,14 +220,18 @@ func invisibleClass(r rune) InvisibleClass {
 }
 
 // firstNonASCII returns the offset of the first byte >= 0x80 in s, or
-// len(s), reading eight bytes at a time.
+// len(s), testing 32 bytes per step with unaligned eight-byte loads
+// (little- or big-endian alike: only the high bits matter).
 func firstNonASCII(s string) int {
 	i := 0
-	for ; i+8 <= len(s); i += 8 {
-		w := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-			uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-		if w&0x8080808080808080 != 0 {
-			break
+	if len(s) >= 32 {
+		p := unsafe.Pointer(unsafe.StringData(s))
+		for ; i+32 <= len(s); i += 32 {
+			w := *(*uint64)(unsafe.Add(p, i)) | *(*uint64)(unsafe.Add(p, i+8)) |
+				*(*uint64)(unsafe.Add(p, i+16)) | *(*uint64)(unsafe.Add(p, i+24))
+			if w&0x8080808080808080 != 0 {
+				break
+			}
 		}
 	}
 	for ; i < len(s); i++ {
