@@ -38,8 +38,10 @@ func mixedCorpus(n int) string {
 	return b.String()
 }
 
-func benchScan(b *testing.B, text string) {
-	e, err := New(Config{})
+func benchScan(b *testing.B, text string) { benchScanWith(b, Config{}, text) }
+
+func benchScanWith(b *testing.B, cfg Config, text string) {
+	e, err := New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -58,4 +60,25 @@ func BenchmarkScanMixed(b *testing.B) { benchScan(b, mixedCorpus(1<<20)) }
 // BenchmarkScanNoCandidates is prose with nothing to find (target >= 300 MB/s).
 func BenchmarkScanNoCandidates(b *testing.B) {
 	benchScan(b, strings.Repeat(prose, (1<<20)/len(prose)))
+}
+
+// BenchmarkScanMixedRaw is BenchmarkScanMixed without the normalised view
+// and the decoding of encoded runs: what those cost on ASCII text is the
+// difference.
+func BenchmarkScanMixedRaw(b *testing.B) {
+	benchScanWith(b, Config{NoNormalize: true, Decode: DecodeConfig{Off: true}}, mixedCorpus(1<<20))
+}
+
+// BenchmarkScanMixedUnicode is the mixed corpus with one line in eight
+// written with fullwidth digits, look-alike letters, Unicode dashes and
+// zero-width characters: the normaliser's slow path.
+func BenchmarkScanMixedUnicode(b *testing.B) {
+	lines := strings.SplitAfter(mixedCorpus(1<<20), "\n")
+	r := strings.NewReplacer("1", "\uff11", "4", "\uff14", "a", "\u0430", "e", "\u0435", "-", "\u2013", "@", "\u200b@", " ", "\u00a0")
+	for i := range lines {
+		if i%8 == 0 {
+			lines[i] = r.Replace(lines[i])
+		}
+	}
+	benchScan(b, strings.Join(lines, ""))
 }

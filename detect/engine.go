@@ -78,6 +78,14 @@ type Config struct {
 	// JSON tunes JSON mode (limits, field rules, schema, allowlist); see
 	// JSONConfig. Compile it with CompileJSON.
 	JSON JSONConfig `yaml:"json"`
+	// NoNormalize turns off the normalised view: recognizers then see the
+	// input bytes as they are. Default false: Scan normalises first (see
+	// the package documentation), so zero-width characters, fullwidth
+	// digits, look-alike letters and Unicode dashes do not hide a value.
+	NoNormalize bool `yaml:"no_normalize"`
+	// Decode tunes the decoding of base64, hex and percent-encoded runs;
+	// see DecodeConfig.
+	Decode DecodeConfig `yaml:"decode"`
 	// Explain records the context words that raised each score.
 	Explain bool `yaml:"-"`
 }
@@ -99,6 +107,8 @@ type Engine struct {
 	allowRE    []*regexp.Regexp
 	wholeText  []*customRecognizer
 	explain    bool
+	normalize  bool
+	dec        decodeOpts
 	pool       sync.Pool
 }
 
@@ -163,10 +173,15 @@ func New(cfg Config) (*Engine, error) {
 // NewWith builds an engine with the given recognizers (plus cfg.Custom and
 // cfg.Deny) instead of the built-ins.
 func NewWith(cfg Config, recs []Recognizer) (*Engine, error) {
-	e := &Engine{minScore: cfg.MinScore, explain: cfg.Explain, thresholds: map[string]float64{}}
+	e := &Engine{minScore: cfg.MinScore, explain: cfg.Explain, thresholds: map[string]float64{}, normalize: !cfg.NoNormalize}
 	if e.minScore == 0 {
 		e.minScore = DefaultMinScore
 	}
+	dec, err := decodeOptions(cfg.Decode)
+	if err != nil {
+		return nil, err
+	}
+	e.dec = dec
 	for k, v := range cfg.Thresholds {
 		if v < 0 || v > 1 {
 			return nil, fmt.Errorf("detect: thresholds.%s: %v is outside 0..1", k, v)
@@ -281,11 +296,22 @@ func (e *Engine) buildPrefixIndex() {
 }
 
 // Scan returns the findings in text, sorted by Start, non-overlapping.
+// Encoded runs are decoded within a fresh budget of Config.Decode.Budget
+// bytes.
 func (e *Engine) Scan(text string) []Finding {
+	return e.ScanWithBudget(text, nil)
+}
+
+// ScanWithBudget is Scan charging the bytes it decodes from encoded runs
+// to b, which the caller may share across the strings of one request so
+// that their total is bounded. A nil b means a fresh budget.
+func (e *Engine) ScanWithBudget(text string, b *DecodeBudget) []Finding {
 	s := e.pool.Get().(*Scan)
-	s.reset(e, text)
-	e.run(s)
-	out := e.finish(s)
+	if b == nil {
+		s.budget = DecodeBudget{left: e.dec.budget}
+		b = &s.budget
+	}
+	out := e.scan(s, text, b, 0)
 	var res []Finding
 	if len(out) > 0 {
 		res = make([]Finding, len(out))
@@ -300,9 +326,8 @@ func (e *Engine) Scan(text string) []Finding {
 // slice: Scan without an allocation when dst has room.
 func (e *Engine) AppendScan(dst []Finding, text string) []Finding {
 	s := e.pool.Get().(*Scan)
-	s.reset(e, text)
-	e.run(s)
-	dst = append(dst, e.finish(s)...)
+	s.budget = DecodeBudget{left: e.dec.budget}
+	dst = append(dst, e.scan(s, text, &s.budget, 0)...)
 	s.text = ""
 	e.pool.Put(s)
 	return dst
@@ -313,14 +338,75 @@ func (e *Engine) ScanBytes(b []byte) []Finding {
 	return e.Scan(bytesToString(b))
 }
 
+// scan runs the recognizers over the normalised view of text, then the
+// decoder over encoded runs (above depth levels of encoding it does not
+// decode), and returns the findings with offsets into text. The slice
+// belongs to s.
+func (e *Engine) scan(s *Scan, text string, b *DecodeBudget, depth int) []Finding {
+	view, mapped := text, false
+	if e.normalize {
+		view, mapped = s.norm.view(text)
+	}
+	s.reset(e, view)
+	e.run(s)
+	if !e.dec.off && depth < e.dec.depth {
+		e.decodeRuns(s, b, depth)
+	}
+	out := e.finish(s)
+	if mapped {
+		out = mapFindings(out, &s.norm, text)
+	}
+	return out
+}
+
+// mapFindings maps findings on the normalised view back to the input: each
+// covers the whole input span its bytes came from, on rune boundaries.
+// Two findings that came from one input character (an NFKC expansion)
+// would overlap; the later one then starts where the earlier ends.
+func mapFindings(fs []Finding, z *normalizer, text string) []Finding {
+	kept := fs[:0]
+	prevEnd := 0
+	for _, f := range fs {
+		f.Start, f.End = z.span(f.Start, f.End)
+		for f.Start > 0 && !onRuneBoundary(text, f.Start) {
+			f.Start--
+		}
+		for f.End < len(text) && !onRuneBoundary(text, f.End) {
+			f.End++
+		}
+		f.Start = max(f.Start, prevEnd)
+		if f.Start >= f.End {
+			continue
+		}
+		prevEnd = f.End
+		kept = append(kept, f)
+	}
+	return kept
+}
+
 func (e *Engine) run(s *Scan) {
 	text := s.text
 	n := len(text)
+	// Runs of characters that may be encoded text (encClass, and
+	// non-ASCII bytes, which decodeRuns splits off) of minRun or more
+	// are noted for decodeRuns on the way: words are inside runs, so
+	// only the bytes between words are looked at.
+	minRun, runStart := e.dec.minRun, 0
+	if e.dec.off {
+		minRun = n + 1
+	}
+	s.runs = s.runs[:0]
 outer:
 	for i := 0; i < n; {
 		c := text[i]
 		cl := class[c]
 		if cl&clsWord == 0 {
+			if cl&clsEncBreak != 0 {
+				if i-runStart >= minRun {
+					s.runs = append(s.runs, [2]int{runStart, i})
+				}
+				runStart = i + 1
+			}
 			// Byte triggers fire only here, at bytes that are not part
 			// of a word: a letter, digit or non-ASCII Byte never fires.
 			for _, be := range e.byteTrig[c] {
@@ -330,6 +416,7 @@ outer:
 					// it starts at i+2.
 					if i+2 < n && (text[i+1] == 'n' || text[i+1] == 'r' || text[i+1] == 't') && class[text[i+2]]&clsWord != 0 {
 						i += 2
+						runStart = i
 						continue outer
 					}
 					continue
@@ -366,6 +453,9 @@ outer:
 		// Nothing fires inside a word: skip to its end.
 		for i++; i < n && class[text[i]]&clsWord != 0; i++ {
 		}
+	}
+	if n-runStart >= minRun {
+		s.runs = append(s.runs, [2]int{runStart, n})
 	}
 	for _, cr := range e.wholeText {
 		cr.findAll(s)
@@ -472,6 +562,16 @@ type Scan struct {
 	kept  []Finding
 	run   numRun
 	runAt int
+
+	norm   normalizer   // the normalised view's buffers
+	budget DecodeBudget // Scan's own budget, when the caller shares none
+	// Encoded runs: findings in decoded text, the decode buffer, and the
+	// direct findings' running maximum end (cover < 0: not computed yet).
+	enc      []Finding
+	dec      []byte
+	runs     [][2]int // runs of encoding characters that run noted
+	cover    int
+	coverEnd []int
 }
 
 func (s *Scan) reset(e *Engine, text string) {
@@ -479,6 +579,7 @@ func (s *Scan) reset(e *Engine, text string) {
 	s.e = e
 	s.found = s.found[:0]
 	s.kept = s.kept[:0]
+	s.enc = s.enc[:0]
 	s.runAt = -1
 }
 

@@ -5,11 +5,14 @@ import "strings"
 // pemRecognizer finds PEM-armoured private keys (RFC 7468 labels "PRIVATE
 // KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "DSA PRIVATE KEY", "OPENSSH
 // PRIVATE KEY", "ENCRYPTED PRIVATE KEY", and OpenPGP's "PGP PRIVATE KEY
-// BLOCK"). The span runs from "-----BEGIN" through the closing "-----" of
-// the END line; line breaks may be real or JSON-escaped ("\n"). A block
-// cut off before its END line is still reported (from BEGIN through the
-// last body character) at a lower score. Inside a Google service-account
-// JSON document the type is GCP_SERVICE_ACCOUNT.
+// BLOCK"). The span runs from the dashes before BEGIN through those after
+// the END line's label; line breaks may be real or JSON-escaped ("\n").
+// Armour that is not canonical (lower or mixed case, two to ten dashes
+// instead of five, dashes missing after a label) is still armour: it
+// scores 0.95 instead of 1. A block cut off before its END line is still
+// reported (from BEGIN through the last body character) at a lower score.
+// Inside a Google service-account JSON document the type is
+// GCP_SERVICE_ACCOUNT.
 type pemRecognizer struct{}
 
 // maxPEM bounds the bytes searched for the END line (an RSA-8192 key is
@@ -19,45 +22,79 @@ const maxPEM = 64 << 10
 func (pemRecognizer) Name() string    { return "private_key" }
 func (pemRecognizer) Types() []string { return []string{"PRIVATE_KEY", "GCP_SERVICE_ACCOUNT"} }
 func (pemRecognizer) Triggers() []Trigger {
-	return []Trigger{{Kind: TriggerPrefix, Prefix: "-----BEGIN "}}
+	return []Trigger{{Kind: TriggerPrefix, Prefix: "--"}}
+}
+
+// pemLine reads an armour line's dashes, keyword (BEGIN or END, any case),
+// label and closing dashes at i. It returns the label, the offset past
+// the line's last dash (or label, when dashes are missing), and whether
+// the line is canonical (five dashes either side, upper-case label).
+func pemLine(text string, i int, keyword string) (label string, end int, canonical, ok bool) {
+	d := 0
+	for i+d < len(text) && text[i+d] == '-' && d <= 10 {
+		d++
+	}
+	if d < 2 || d > 10 {
+		return "", 0, false, false
+	}
+	j := i + d
+	if j < len(text) && text[j] == ' ' {
+		j++ // "-- BEGIN"
+	}
+	if !hasPrefixAt(text, j, keyword, true) || j+len(keyword) >= len(text) || text[j+len(keyword)] != ' ' {
+		return "", 0, false, false
+	}
+	canonical = d == 5 && j == i+d && text[j] == keyword[0]
+	j += len(keyword) + 1
+	k := j
+	for k < len(text) && k-j <= 40 && (isUpper(text[k]) || isLower(text[k]) || text[k] == ' ' || isDigit(text[k])) {
+		if isLower(text[k]) {
+			canonical = false
+		}
+		k++
+	}
+	label = text[j:k]
+	for len(label) > 0 && label[len(label)-1] == ' ' {
+		label = label[:len(label)-1]
+		canonical = false
+	}
+	e := k
+	for e < len(text) && text[e] == '-' && e-k <= 10 {
+		e++
+	}
+	canonical = canonical && e-k == 5 && len(label) == k-j
+	return label, e, canonical, true
 }
 
 func (pemRecognizer) Find(s *Scan, at int) {
 	text := s.text
-	i := at + len("-----BEGIN ")
-	// Label: upper-case words up to "-----", at most 40 bytes.
-	j := i
-	for j < len(text) && j-i <= 40 && (isUpper(text[j]) || text[j] == ' ' || isDigit(text[j])) {
-		j++
+	if at > 0 && text[at-1] == '-' {
+		return // the run of dashes was looked at from its start
 	}
-	label := text[i:j]
-	if !strings.HasPrefix(text[j:], "-----") || !(strings.HasSuffix(label, "PRIVATE KEY") || strings.HasSuffix(label, "PRIVATE KEY BLOCK")) {
+	label, bodyStart, canonical, ok := pemLine(text, at, "BEGIN")
+	if !ok || !(hasSuffixFold(label, "PRIVATE KEY") || hasSuffixFold(label, "PRIVATE KEY BLOCK")) {
 		return
 	}
-	bodyStart := j + 5
 	lim := bodyStart + maxPEM
 	if lim > len(text) {
 		lim = len(text)
 	}
-	// The body never contains "-----", so the first one after the header
-	// is the END line (or a new block, when this one is truncated). Each
-	// byte is searched by one block at most: linear overall.
-	k := strings.Index(text[bodyStart:lim], "-----")
+	// The body never contains "--", so the first one after the header is
+	// the END line (or a new block, when this one is truncated). Each byte
+	// is searched by one block at most: linear overall.
+	k := strings.Index(text[bodyStart:lim], "--")
 	end := -1
 	if k >= 0 {
 		k += bodyStart
-		if strings.HasPrefix(text[k:], "-----END ") {
-			e := k + len("-----END ")
-			m := e
-			for m < len(text) && m-e <= 40 && (isUpper(text[m]) || text[m] == ' ' || isDigit(text[m])) {
-				m++
-			}
-			if strings.HasPrefix(text[m:], "-----") {
-				end = m + 5
-			}
+		if _, e, endCanonical, ok := pemLine(text, k, "END"); ok {
+			end = e
+			canonical = canonical && endCanonical
 		}
 	}
 	score := 1.0
+	if !canonical {
+		score = 0.95
+	}
 	var n int
 	if end > 0 {
 		var ok bool
@@ -76,7 +113,7 @@ func (pemRecognizer) Find(s *Scan, at int) {
 		var last int
 		n, last = pemBodyPrefix(text[bodyStart:stop])
 		end = bodyStart + last
-		score = 0.85
+		score -= 0.15
 	}
 	if n < 32 {
 		return
@@ -86,6 +123,12 @@ func (pemRecognizer) Find(s *Scan, at int) {
 		typ = "GCP_SERVICE_ACCOUNT"
 	}
 	addSecret(s, typ, "private_key", at, end, score, "")
+}
+
+// hasSuffixFold reports whether s ends with the upper-case ASCII suffix,
+// ignoring case.
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && hasPrefixAt(s, len(s)-len(suffix), suffix, true)
 }
 
 // pemBody checks the text between the BEGIN and END lines: optional

@@ -7,12 +7,13 @@ import (
 
 // Byte classes used by the scanner and the recognizers.
 const (
-	clsDigit = 1 << iota // 0-9
-	clsUpper             // A-Z
-	clsLower             // a-z
-	clsHigh              // >= 0x80 (part of a UTF-8 sequence)
-	clsSpace             // ASCII white space
-	clsHex               // 0-9 a-f A-F
+	clsDigit    = 1 << iota // 0-9
+	clsUpper                // A-Z
+	clsLower                // a-z
+	clsHigh                 // >= 0x80 (part of a UTF-8 sequence)
+	clsSpace                // ASCII white space
+	clsHex                  // 0-9 a-f A-F
+	clsEncBreak             // ASCII and not in any encoding's alphabet (see encClass)
 
 	clsWord  = clsDigit | clsUpper | clsLower | clsHigh
 	clsAlnum = clsDigit | clsUpper | clsLower
@@ -37,6 +38,9 @@ var class = func() (t [256]uint8) {
 			t[c] = clsHigh
 		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v':
 			t[c] = clsSpace
+		}
+		if c < 0x80 && !isEncChar(byte(c)) {
+			t[c] |= clsEncBreak
 		}
 	}
 	return t
