@@ -1,14 +1,6 @@
-// Package standin is a stand-in model upstream: it speaks the OpenAI and
-// Anthropic HTTP APIs and answers every request by echoing the text it
-// received, so a caller can see exactly what a model would have been sent.
-//
-// `warden serve` uses it as the built-in "echo" upstream when none is
-// configured; tests and benchmarks use it as the model behind the gateway,
-// with knobs to split streams into tiny writes and to record requests.
 package standin
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,12 +12,27 @@ import (
 	"unicode/utf8"
 )
 
-// Options tune a Server. The zero value echoes with 8-byte deltas and
-// writes each SSE event whole.
+// PingMode says where an Anthropic stream carries "ping" events.
+type PingMode string
+
+// The ping modes.
+const (
+	// PingStart sends one ping after the first content_block_start, as
+	// the Anthropic API does. It is the default.
+	PingStart PingMode = "start"
+	// PingNone sends no ping.
+	PingNone PingMode = "none"
+	// PingEvery sends a ping between every two events after
+	// message_start, including between the deltas of one block.
+	PingEvery PingMode = "every"
+)
+
+// Options tune a Server. The zero value echoes with 8-byte deltas, writes
+// each SSE event whole and calls every tool a request offers.
 type Options struct {
-	// DeltaBytes is how much reply text goes in one stream event.
-	// Default 8. Deltas may split a UTF-8 character? No: they are cut on
-	// rune boundaries, as real models do.
+	// DeltaBytes is how much reply text (and tool-call argument text)
+	// goes in one stream event. Default 8. Deltas are cut on rune
+	// boundaries, as real models cut them.
 	DeltaBytes int
 	// WriteBytes, when > 0, splits the response body into writes of this
 	// many bytes, each flushed, so SSE events and JSON arrive in pieces.
@@ -40,7 +47,50 @@ type Options struct {
 	// [[ ]], so the gateway does not restore them and a person sees
 	// exactly what the model received.
 	ShowTokens bool
+	// Clock gives the "created" timestamps. Default: a fixed time,
+	// Unix 1700000000 (2023-11-14T22:13:20Z), so bodies are
+	// deterministic.
+	Clock func() time.Time
+	// ToolCalls is how many tool calls the stand-in makes when a request
+	// offers tools: 0 (the default) makes one call per tool, n > 0 makes
+	// n calls cycling through the tools, n < 0 makes none (it echoes).
+	ToolCalls int
+	// InterleaveTools interleaves the stream events of parallel tool
+	// calls (and of Anthropic content blocks) round-robin instead of
+	// sending one call after another. The OpenAI and Anthropic APIs send
+	// calls one after another; some compatible upstreams interleave.
+	InterleaveTools bool
+	// Ping places Anthropic "ping" events. Default PingStart.
+	Ping PingMode
+	// Reasoning adds a reasoning output item (summary text and
+	// encrypted_content) to every Responses answer; without it only a
+	// request with a "reasoning" parameter or the reasoning directive
+	// gets one.
+	Reasoning bool
+	// Thinking adds a thinking block (with a signature) to every
+	// Anthropic answer; without it only a request with thinking enabled
+	// or the thinking directive gets one.
+	Thinking bool
+	// RedactedThinking adds a redacted_thinking block to every Anthropic
+	// answer.
+	RedactedThinking bool
+	// Refuse answers Chat Completions with a refusal (the echo in the
+	// "refusal" field) instead of content.
+	Refuse bool
+	// FailFirst answers the first FailFirst requests the Server receives
+	// (counting every request) with FailStatus, then answers normally:
+	// an SDK's retries can be tested against it.
+	FailFirst int
+	// FailStatus is the status of failed answers. Default 429.
+	FailStatus int
+	// RetryAfter is what failed answers ask the client to wait, in
+	// retry-after (whole seconds, rounded up) and, for OpenAI paths,
+	// retry-after-ms. Default 20ms.
+	RetryAfter time.Duration
 }
+
+// fixedClock is the default Clock.
+func fixedClock() time.Time { return time.Unix(1700000000, 0).UTC() }
 
 // Request is a recorded request.
 type Request struct {
@@ -52,9 +102,11 @@ type Request struct {
 // Server is the stand-in upstream. It is an http.Handler; mount it at the
 // API's base path (requests may or may not carry a /v1 prefix).
 type Server struct {
-	opt  Options
-	mu   sync.Mutex
-	reqs []Request
+	opt   Options
+	mu    sync.Mutex
+	reqs  []Request
+	count int            // requests received
+	fails map[string]int // requests received per fail directive
 }
 
 // New returns a stand-in upstream.
@@ -65,7 +117,19 @@ func New(opt Options) *Server {
 	if len(opt.Models) == 0 {
 		opt.Models = []string{"echo"}
 	}
-	return &Server{opt: opt}
+	if opt.Clock == nil {
+		opt.Clock = fixedClock
+	}
+	if opt.Ping == "" {
+		opt.Ping = PingStart
+	}
+	if opt.FailStatus == 0 {
+		opt.FailStatus = http.StatusTooManyRequests
+	}
+	if opt.RetryAfter == 0 {
+		opt.RetryAfter = 20 * time.Millisecond
+	}
+	return &Server{opt: opt, fails: map[string]int{}}
 }
 
 // Requests returns the recorded requests.
@@ -75,83 +139,237 @@ func (s *Server) Requests() []Request {
 	return append([]Request(nil), s.reqs...)
 }
 
+// exchange is one request being answered.
+type exchange struct {
+	s         *Server
+	w         *splitWriter
+	n         int  // the request's number on this Server, from 1
+	anthropic bool // answer in Anthropic's shapes
+	path      string
+	model     string
+	stream    bool
+	created   int64
+}
+
 // ServeHTTP answers one API call.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<20))
+	s.mu.Lock()
+	s.count++
+	x := &exchange{s: s, w: &splitWriter{w: w, n: s.opt.WriteBytes}, n: s.count}
+	failing := s.count <= s.opt.FailFirst
+	if s.opt.Record {
+		s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
+	}
+	s.mu.Unlock()
+	x.path = strings.TrimPrefix(r.URL.Path, "/v1")
+	x.anthropic = x.path == "/messages" || r.Header.Get("Anthropic-Version") != ""
+	x.created = s.opt.Clock().Unix()
+	x.headers()
 	if err != nil {
-		http.Error(w, "read error", http.StatusBadRequest)
+		x.fail(http.StatusBadRequest, "could not read the request body")
 		return
 	}
-	if s.opt.Record {
-		s.mu.Lock()
-		s.reqs = append(s.reqs, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body})
-		s.mu.Unlock()
+	if failing {
+		x.failRetryable(s.opt.FailStatus, s.opt.RetryAfter)
+		return
 	}
-	path := strings.TrimPrefix(r.URL.Path, "/v1")
-	if r.Method == http.MethodGet && path == "/models" {
-		s.models(w)
+	if r.Method == http.MethodGet {
+		switch {
+		case x.path == "/models":
+			x.models()
+		case strings.HasPrefix(x.path, "/models/"):
+			x.model1(strings.TrimPrefix(x.path, "/models/"))
+		default:
+			x.fail(http.StatusNotFound, "unknown path")
+		}
 		return
 	}
 	var req map[string]any
 	if err := json.Unmarshal(body, &req); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]any{"message": "invalid JSON", "type": "invalid_request_error"}})
+		x.fail(http.StatusBadRequest, "the request body is not valid JSON")
 		return
 	}
-	model, _ := req["model"].(string)
-	stream, _ := req["stream"].(bool)
-	ww := &splitWriter{w: w, n: s.opt.WriteBytes}
-	switch path {
+	x.model, _ = req["model"].(string)
+	x.stream, _ = req["stream"].(bool)
+	p, err := s.plan(req)
+	if err != nil {
+		x.fail(http.StatusBadRequest, err.Error())
+		return
+	}
+	if status := s.failDirective(x.path, p.d); status != 0 {
+		x.failRetryable(status, pick(p.d.retry, s.opt.RetryAfter))
+		return
+	}
+	switch x.path {
 	case "/chat/completions":
-		s.chat(ww, req, model, stream)
+		x.chat(req, p)
 	case "/completions":
-		s.completions(ww, req, model, stream)
+		x.completions(req, p)
 	case "/responses":
-		s.responses(ww, req, model, stream)
+		x.responses(req, p)
 	case "/messages":
-		s.messages(ww, req, model, stream)
+		x.messages(p)
 	case "/embeddings":
-		s.embeddings(ww, req, model)
+		x.embeddings(req)
 	default:
-		writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{"message": "unknown path " + path, "type": "invalid_request_error"}})
+		x.fail(http.StatusNotFound, "unknown path")
 	}
 }
 
-func (s *Server) models(w http.ResponseWriter) {
-	var data []any
-	for _, m := range s.opt.Models {
-		data = append(data, map[string]any{"id": m, "object": "model", "created": 1700000000, "owned_by": "standin"})
+// failDirective returns the status a request's directive makes it fail
+// with, or 0. fail=N counts the requests that carry the same directive
+// line on the same path and fails the first N; status=S alone fails
+// every one.
+func (s *Server) failDirective(path string, d directive) int {
+	status := d.status
+	if d.fail == nil {
+		return status
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	if status == 0 {
+		status = http.StatusTooManyRequests
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	key := path + "\x00" + d.line
+	s.fails[key]++
+	if s.fails[key] <= *d.fail {
+		return status
+	}
+	return 0
 }
 
-// lastUserText returns the text of the last user message (string content
-// or the text parts of content blocks), or the prompt/input as a string.
+// plan is what the stand-in answers one request with.
+type plan struct {
+	d          directive
+	text       string // the reply: Prefix + echo (or tool results)
+	echo       string // the user's text alone (for tool arguments)
+	calls      []call // tool calls to make instead of replying
+	delta      int
+	interleave bool
+	n          int
+	logprobs   bool
+	top        int // top_logprobs
+	refusal    bool
+	ping       PingMode
+	reasoning  bool
+	thinking   bool
+	redacted   bool
+	usage      bool // stream_options.include_usage
+}
+
+// plan reads a request's text, parameters and directive line.
+func (s *Server) plan(req map[string]any) (plan, error) {
+	user, d, err := splitDirective(lastUserText(req))
+	if err != nil {
+		return plan{}, err
+	}
+	p := plan{
+		d:          d,
+		echo:       s.show(user),
+		delta:      pick(d.delta, s.opt.DeltaBytes),
+		interleave: pick(d.interleave, s.opt.InterleaveTools),
+		n:          1,
+		refusal:    pick(d.refusal, s.opt.Refuse),
+		ping:       pick(d.ping, s.opt.Ping),
+		redacted:   pick(d.redacted, s.opt.RedactedThinking),
+	}
+	if n, ok := req["n"].(float64); ok && n >= 1 && n <= 64 {
+		p.n = int(n)
+	}
+	p.n = pick(d.n, p.n)
+	switch lp := req["logprobs"].(type) {
+	case bool: // Chat Completions
+		p.logprobs = lp
+	case float64: // Completions: the number of top log probabilities
+		p.logprobs, p.top = true, int(lp)
+	}
+	if t, ok := req["top_logprobs"].(float64); ok && t > 0 && t <= 20 {
+		p.top = int(t)
+	}
+	p.logprobs = pick(d.logprobs, p.logprobs)
+	if so, ok := req["stream_options"].(map[string]any); ok {
+		p.usage, _ = so["include_usage"].(bool)
+	}
+	_, asksReasoning := req["reasoning"].(map[string]any)
+	p.reasoning = pick(d.reasoning, s.opt.Reasoning || asksReasoning)
+	asksThinking := false
+	if th, ok := req["thinking"].(map[string]any); ok {
+		asksThinking = th["type"] == "enabled" || th["type"] == "adaptive"
+	}
+	p.thinking = pick(d.thinking, s.opt.Thinking || asksThinking)
+
+	p.text = s.opt.Prefix + p.echo
+	if results, ok := toolResults(req); ok {
+		p.text = s.opt.Prefix + s.show(results)
+		return p, nil
+	}
+	n := 0 // one call per tool
+	switch {
+	case s.opt.ToolCalls > 0:
+		n = s.opt.ToolCalls
+	case s.opt.ToolCalls < 0:
+		n = 0
+	default:
+		n = -1
+	}
+	if d.tools != nil {
+		n = *d.tools
+	}
+	if !p.refusal && n != 0 {
+		p.calls = plannedCalls(requestTools(req), n, p.echo)
+	}
+	return p, nil
+}
+
+// show applies ShowTokens.
+func (s *Server) show(t string) string {
+	if s.opt.ShowTokens {
+		t = strings.NewReplacer("[[", "⟦", "]]", "⟧").Replace(t)
+	}
+	return t
+}
+
+// lastUserText returns the text of the last user message that has text
+// (string content or the text parts of content blocks; an Anthropic
+// message of tool results alone has none), or the prompt/input as a
+// string.
 func lastUserText(req map[string]any) string {
 	if msgs, ok := req["messages"].([]any); ok {
-		for i := len(msgs) - 1; i >= 0; i-- {
-			m, _ := msgs[i].(map[string]any)
-			if m["role"] == "user" {
-				return contentText(m["content"])
-			}
-		}
+		return lastUserIn(msgs)
 	}
-	if p, ok := req["prompt"].(string); ok {
+	switch p := req["prompt"].(type) {
+	case string:
 		return p
+	case []any:
+		if len(p) > 0 {
+			t, _ := p[len(p)-1].(string)
+			return t
+		}
 	}
 	switch in := req["input"].(type) {
 	case string:
 		return in
 	case []any:
-		for i := len(in) - 1; i >= 0; i-- {
-			m, _ := in[i].(map[string]any)
-			if m["role"] == "user" {
-				return contentText(m["content"])
+		return lastUserIn(in)
+	}
+	return ""
+}
+
+func lastUserIn(msgs []any) string {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		m, _ := msgs[i].(map[string]any)
+		if m["role"] == "user" {
+			if t := contentText(m["content"]); t != "" {
+				return t
 			}
 		}
 	}
 	return ""
 }
 
+// contentText returns a string content, or the text parts of a content
+// array ("text", "input_text", "output_text" parts) joined by newlines.
 func contentText(c any) string {
 	switch v := c.(type) {
 	case string:
@@ -167,31 +385,6 @@ func contentText(c any) string {
 		return strings.Join(parts, "\n")
 	}
 	return ""
-}
-
-// toolCall returns the first tool's name when the request offers tools
-// and the user text starts with "call:": the stand-in then answers with a
-// tool call whose arguments echo the rest of the text.
-func toolCall(req map[string]any, text string) (name, args string, ok bool) {
-	tools, _ := req["tools"].([]any)
-	if len(tools) == 0 || !strings.HasPrefix(text, "call:") {
-		return "", "", false
-	}
-	t, _ := tools[0].(map[string]any)
-	name, _ = t["name"].(string)
-	if f, ok := t["function"].(map[string]any); ok {
-		name, _ = f["name"].(string)
-	}
-	a, _ := json.Marshal(map[string]string{"text": strings.TrimSpace(strings.TrimPrefix(text, "call:"))})
-	return name, string(a), true
-}
-
-func (s *Server) reply(req map[string]any) string {
-	t := s.opt.Prefix + lastUserText(req)
-	if s.opt.ShowTokens {
-		t = strings.NewReplacer("[[", "⟦", "]]", "⟧").Replace(t)
-	}
-	return t
 }
 
 // deltas cuts text into pieces of about n bytes on rune boundaries.
@@ -215,202 +408,149 @@ func deltas(text string, n int) []string {
 	return out
 }
 
-func usage(in, out string) map[string]any {
-	pi, co := len(in)/4+1, len(out)/4+1
-	return map[string]any{"prompt_tokens": pi, "completion_tokens": co, "total_tokens": pi + co}
-}
+// tokens estimates a text's token count the way the stand-in reports
+// usage: a token per four bytes, at least one.
+func tokens(t string) int { return len(t)/4 + 1 }
 
-func (s *Server) chat(w *splitWriter, req map[string]any, model string, stream bool) {
-	text := s.reply(req)
-	id := "chatcmpl-standin"
-	name, args, isTool := toolCall(req, lastUserText(req))
-	if !stream {
-		msg := map[string]any{"role": "assistant", "content": text}
-		finish := "stop"
-		if isTool {
-			msg = map[string]any{"role": "assistant", "content": nil, "tool_calls": []any{map[string]any{
-				"id": "call_1", "type": "function", "function": map[string]any{"name": name, "arguments": args}}}}
-			finish = "tool_calls"
-		}
-		w.json(http.StatusOK, map[string]any{"id": id, "object": "chat.completion", "created": time.Now().Unix(), "model": model,
-			"choices": []any{map[string]any{"index": 0, "message": msg, "finish_reason": finish}}, "usage": usage(text, text)})
-		return
-	}
-	w.sseHeader()
-	chunk := func(delta map[string]any, finish any) map[string]any {
-		return map[string]any{"id": id, "object": "chat.completion.chunk", "created": time.Now().Unix(), "model": model,
-			"choices": []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish}}}
-	}
-	w.event("", chunk(map[string]any{"role": "assistant", "content": ""}, nil))
-	if isTool {
-		w.event("", chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "id": "call_1", "type": "function",
-			"function": map[string]any{"name": name, "arguments": ""}}}}, nil))
-		for _, d := range deltas(args, s.opt.DeltaBytes) {
-			w.event("", chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": d}}}}, nil))
-		}
-		w.event("", chunk(map[string]any{}, "tool_calls"))
-	} else {
-		for _, d := range deltas(text, s.opt.DeltaBytes) {
-			w.event("", chunk(map[string]any{"content": d}, nil))
-		}
-		w.event("", chunk(map[string]any{}, "stop"))
-	}
-	w.raw("data: [DONE]\n\n")
-}
+// requestID is the id of the x-request-id (OpenAI) and request-id
+// (Anthropic) headers and of Anthropic error bodies.
+func (x *exchange) requestID() string { return "req_standin_" + strconv.Itoa(x.n) }
 
-func (s *Server) completions(w *splitWriter, req map[string]any, model string, stream bool) {
-	text := s.reply(req)
-	if !stream {
-		w.json(http.StatusOK, map[string]any{"id": "cmpl-standin", "object": "text_completion", "created": time.Now().Unix(), "model": model,
-			"choices": []any{map[string]any{"index": 0, "text": text, "finish_reason": "stop"}}, "usage": usage(text, text)})
-		return
-	}
-	w.sseHeader()
-	for _, d := range deltas(text, s.opt.DeltaBytes) {
-		w.event("", map[string]any{"id": "cmpl-standin", "object": "text_completion", "model": model,
-			"choices": []any{map[string]any{"index": 0, "text": d, "finish_reason": nil}}})
-	}
-	w.event("", map[string]any{"id": "cmpl-standin", "object": "text_completion", "model": model,
-		"choices": []any{map[string]any{"index": 0, "text": "", "finish_reason": "stop"}}})
-	w.raw("data: [DONE]\n\n")
-}
-
-func (s *Server) responses(w *splitWriter, req map[string]any, model string, stream bool) {
-	text := s.reply(req)
-	msg := map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
-		"content": []any{map[string]any{"type": "output_text", "text": text, "annotations": []any{}}}}
-	resp := map[string]any{"id": "resp_standin", "object": "response", "created_at": time.Now().Unix(), "model": model,
-		"status": "completed", "output": []any{msg},
-		"usage": map[string]any{"input_tokens": len(text)/4 + 1, "output_tokens": len(text)/4 + 1, "total_tokens": len(text)/2 + 2}}
-	if !stream {
-		w.json(http.StatusOK, resp)
-		return
-	}
-	w.sseHeader()
-	seq := 0
-	ev := func(typ string, m map[string]any) {
-		m["type"] = typ
-		m["sequence_number"] = seq
-		seq++
-		w.event(typ, m)
-	}
-	inProgress := map[string]any{"id": "resp_standin", "object": "response", "model": model, "status": "in_progress", "output": []any{}}
-	ev("response.created", map[string]any{"response": inProgress})
-	ev("response.output_item.added", map[string]any{"output_index": 0, "item": map[string]any{"id": "msg_1", "type": "message", "role": "assistant", "status": "in_progress", "content": []any{}}})
-	ev("response.content_part.added", map[string]any{"item_id": "msg_1", "output_index": 0, "content_index": 0, "part": map[string]any{"type": "output_text", "text": "", "annotations": []any{}}})
-	for _, d := range deltas(text, s.opt.DeltaBytes) {
-		ev("response.output_text.delta", map[string]any{"item_id": "msg_1", "output_index": 0, "content_index": 0, "delta": d})
-	}
-	ev("response.output_text.done", map[string]any{"item_id": "msg_1", "output_index": 0, "content_index": 0, "text": text})
-	ev("response.content_part.done", map[string]any{"item_id": "msg_1", "output_index": 0, "content_index": 0, "part": map[string]any{"type": "output_text", "text": text, "annotations": []any{}}})
-	ev("response.output_item.done", map[string]any{"output_index": 0, "item": msg})
-	ev("response.completed", map[string]any{"response": resp})
-}
-
-func (s *Server) messages(w *splitWriter, req map[string]any, model string, stream bool) {
-	text := s.reply(req)
-	use := map[string]any{"input_tokens": len(text)/4 + 1, "output_tokens": len(text)/4 + 1}
-	if !stream {
-		w.json(http.StatusOK, map[string]any{"id": "msg_standin", "type": "message", "role": "assistant", "model": model,
-			"content": []any{map[string]any{"type": "text", "text": text}}, "stop_reason": "end_turn", "stop_sequence": nil, "usage": use})
-		return
-	}
-	w.sseHeader()
-	w.event("message_start", map[string]any{"type": "message_start", "message": map[string]any{"id": "msg_standin", "type": "message",
-		"role": "assistant", "model": model, "content": []any{}, "stop_reason": nil, "stop_sequence": nil, "usage": map[string]any{"input_tokens": use["input_tokens"], "output_tokens": 1}}})
-	w.event("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]any{"type": "text", "text": ""}})
-	for _, d := range deltas(text, s.opt.DeltaBytes) {
-		w.event("content_block_delta", map[string]any{"type": "content_block_delta", "index": 0, "delta": map[string]any{"type": "text_delta", "text": d}})
-	}
-	w.event("content_block_stop", map[string]any{"type": "content_block_stop", "index": 0})
-	w.event("message_delta", map[string]any{"type": "message_delta", "delta": map[string]any{"stop_reason": "end_turn", "stop_sequence": nil}, "usage": map[string]any{"output_tokens": use["output_tokens"]}})
-	w.event("message_stop", map[string]any{"type": "message_stop"})
-}
-
-func (s *Server) embeddings(w *splitWriter, req map[string]any, model string) {
-	var inputs []string
-	switch in := req["input"].(type) {
-	case string:
-		inputs = []string{in}
-	case []any:
-		for _, v := range in {
-			if t, ok := v.(string); ok {
-				inputs = append(inputs, t)
+// headers sets the headers every answer carries: the request id, and the
+// API's rate-limit headers with requests to spare.
+func (x *exchange) headers() {
+	h := x.w.w.Header()
+	if x.anthropic {
+		reset := x.s.opt.Clock().Add(time.Minute).UTC().Format(time.RFC3339)
+		h.Set("request-id", x.requestID())
+		h.Set("anthropic-organization-id", "00000000-0000-4000-8000-000000000000")
+		for _, k := range []string{"requests", "tokens", "input-tokens", "output-tokens"} {
+			limit := 4000
+			if k != "requests" {
+				limit = 400000
 			}
-		}
-	}
-	var data []any
-	for i, t := range inputs {
-		// A tiny deterministic "embedding": byte histogram buckets.
-		vec := make([]float64, 8)
-		for j := 0; j < len(t); j++ {
-			vec[int(t[j])%8]++
-		}
-		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": vec})
-	}
-	w.json(http.StatusOK, map[string]any{"object": "list", "data": data, "model": model,
-		"usage": map[string]any{"prompt_tokens": len(strings.Join(inputs, " "))/4 + 1, "total_tokens": len(strings.Join(inputs, " "))/4 + 1}})
-}
-
-// splitWriter writes responses, optionally in tiny flushed pieces.
-type splitWriter struct {
-	w http.ResponseWriter
-	n int
-}
-
-func (s *splitWriter) write(b []byte) {
-	f, _ := s.w.(http.Flusher)
-	if s.n <= 0 {
-		s.w.Write(b)
-		if f != nil {
-			f.Flush()
+			h.Set("anthropic-ratelimit-"+k+"-limit", strconv.Itoa(limit))
+			h.Set("anthropic-ratelimit-"+k+"-remaining", strconv.Itoa(limit-1))
+			h.Set("anthropic-ratelimit-"+k+"-reset", reset)
 		}
 		return
 	}
-	for len(b) > 0 {
-		k := s.n
-		if k > len(b) {
-			k = len(b)
+	h.Set("x-request-id", x.requestID())
+	h.Set("openai-processing-ms", "1")
+	h.Set("openai-version", "2020-10-01")
+	h.Set("openai-organization", "standin")
+	h.Set("x-ratelimit-limit-requests", "10000")
+	h.Set("x-ratelimit-remaining-requests", "9999")
+	h.Set("x-ratelimit-reset-requests", "6ms")
+	h.Set("x-ratelimit-limit-tokens", "30000000")
+	h.Set("x-ratelimit-remaining-tokens", "29999990")
+	h.Set("x-ratelimit-reset-tokens", "0s")
+}
+
+// failRetryable answers with a retryable error status: the API's error
+// body, retry-after (and retry-after-ms on OpenAI paths), and rate-limit
+// headers that show nothing remaining.
+func (x *exchange) failRetryable(status int, wait time.Duration) {
+	h := x.w.w.Header()
+	h.Set("retry-after", strconv.FormatInt(int64((wait+time.Second-1)/time.Second), 10))
+	if x.anthropic {
+		if status == http.StatusTooManyRequests {
+			h.Set("anthropic-ratelimit-requests-remaining", "0")
 		}
-		s.w.Write(b[:k])
-		if f != nil {
-			f.Flush()
+		x.fail(status, retryableMessage(status))
+		return
+	}
+	h.Set("retry-after-ms", strconv.FormatInt(wait.Milliseconds(), 10))
+	if status == http.StatusTooManyRequests {
+		h.Set("x-ratelimit-remaining-requests", "0")
+		h.Set("x-ratelimit-reset-requests", wait.String())
+	}
+	x.fail(status, retryableMessage(status))
+}
+
+func retryableMessage(status int) string {
+	switch status {
+	case http.StatusTooManyRequests:
+		return "Rate limit reached for requests (standin). Please try again shortly."
+	case 529:
+		return "Overloaded"
+	case http.StatusServiceUnavailable:
+		return "The server is overloaded or not ready yet."
+	}
+	return "The server had an error while processing your request."
+}
+
+// fail answers with an error in the API's shape: OpenAI's
+// {"error":{"message","type","param","code"}} or Anthropic's
+// {"type":"error","error":{"type","message"},"request_id"}.
+func (x *exchange) fail(status int, msg string) {
+	if x.anthropic {
+		typ := map[int]string{400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
+			404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 529: "overloaded_error"}[status]
+		if typ == "" {
+			typ = "api_error"
 		}
-		b = b[k:]
+		x.w.json(status, obj{{"type", "error"}, {"error", obj{{"type", typ}, {"message", msg}}}, {"request_id", x.requestID()}})
+		return
 	}
-}
-
-func (s *splitWriter) json(status int, v any) {
-	b, _ := json.Marshal(v)
-	s.w.Header().Set("Content-Type", "application/json")
-	s.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	s.w.WriteHeader(status)
-	s.write(b)
-}
-
-func (s *splitWriter) sseHeader() {
-	s.w.Header().Set("Content-Type", "text/event-stream")
-	s.w.Header().Set("Cache-Control", "no-cache")
-	s.w.WriteHeader(http.StatusOK)
-}
-
-func (s *splitWriter) event(name string, v any) {
-	var b bytes.Buffer
-	if name != "" {
-		fmt.Fprintf(&b, "event: %s\n", name)
+	typ, code := "invalid_request_error", any(nil)
+	switch {
+	case status == http.StatusTooManyRequests:
+		typ, code = "requests", "rate_limit_exceeded"
+	case status == http.StatusNotFound:
+		code = "not_found"
+	case status >= 500:
+		typ = "server_error"
 	}
-	d, _ := json.Marshal(v)
-	b.WriteString("data: ")
-	b.Write(d)
-	b.WriteString("\n\n")
-	s.write(b.Bytes())
+	x.w.json(status, obj{{"error", obj{{"message", msg}, {"type", typ}, {"param", nil}, {"code", code}}}})
 }
 
-func (s *splitWriter) raw(t string) { s.write([]byte(t)) }
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(b)
+// models answers GET /models: OpenAI's list, or Anthropic's when the
+// request carries anthropic-version.
+func (x *exchange) models() {
+	var data []any
+	for _, m := range x.s.opt.Models {
+		data = append(data, x.modelObject(m))
+	}
+	if data == nil {
+		data = []any{}
+	}
+	if x.anthropic {
+		x.w.json(http.StatusOK, obj{{"data", data}, {"has_more", false}, {"first_id", x.s.opt.Models[0]}, {"last_id", x.s.opt.Models[len(x.s.opt.Models)-1]}})
+		return
+	}
+	x.w.json(http.StatusOK, obj{{"object", "list"}, {"data", data}})
 }
+
+// model1 answers GET /models/{id}, with 404 for a model it does not list.
+func (x *exchange) model1(id string) {
+	for _, m := range x.s.opt.Models {
+		if m == id {
+			x.w.json(http.StatusOK, x.modelObject(m))
+			return
+		}
+	}
+	if x.anthropic {
+		x.fail(http.StatusNotFound, "model not found")
+		return
+	}
+	x.w.json(http.StatusNotFound, obj{{"error", obj{{"message", "The model does not exist or you do not have access to it."},
+		{"type", "invalid_request_error"}, {"param", nil}, {"code", "model_not_found"}}}})
+}
+
+func (x *exchange) modelObject(id string) obj {
+	if x.anthropic {
+		return obj{{"type", "model"}, {"id", id}, {"display_name", id}, {"created_at", x.s.opt.Clock().UTC().Format(time.RFC3339)}}
+	}
+	return obj{{"id", id}, {"object", "model"}, {"created", x.created}, {"owned_by", "standin"}}
+}
+
+// usageChat is the usage object of Chat Completions and Completions.
+func usageChat(in, out int) obj {
+	return obj{{"prompt_tokens", in}, {"completion_tokens", out}, {"total_tokens", in + out},
+		{"prompt_tokens_details", obj{{"cached_tokens", 0}, {"audio_tokens", 0}}},
+		{"completion_tokens_details", obj{{"reasoning_tokens", 0}, {"audio_tokens", 0}, {"accepted_prediction_tokens", 0}, {"rejected_prediction_tokens", 0}}}}
+}
+
+// id returns an object id of this exchange: prefix + the request number.
+func (x *exchange) id(prefix string) string { return fmt.Sprintf("%s%d", prefix, x.n) }

@@ -1,8 +1,10 @@
 // Command standin runs the stand-in model upstream (internal/standin) as a
-// process, for the npm end-to-end test and the gateway benchmark: it echoes
-// the last user message over the OpenAI and Anthropic APIs and can append
-// every request it receives to a file, so a script can check what the
-// upstream saw.
+// process, for the npm end-to-end test, the SDK client matrix and the
+// gateway benchmark: it echoes the last user message over the OpenAI and
+// Anthropic APIs in their wire formats (tool calls, reasoning, thinking,
+// errors: see the package doc for the flags' options and the in-message
+// directives) and can append every request it receives to a file, so a
+// script can check what the upstream saw.
 package main
 
 import (
@@ -37,10 +39,28 @@ func run(args []string) int {
 	write := fs.Int("write", 0, "split every response body into flushed writes of this many `bytes` (0: whole)")
 	record := fs.String("record", "", "append each request as a JSON line {method,path,header,body} to this `file`")
 	models := fs.String("models", "echo", "comma-separated model `ids` that /v1/models reports")
+	toolCalls := fs.Int("tool-calls", 0, "tool calls per answer when a request offers tools: 0 one per tool, `n` > 0 that many, < 0 none")
+	interleave := fs.Bool("interleave", false, "interleave the stream events of parallel tool calls")
+	ping := fs.String("ping", "start", "Anthropic ping events: start (after the first content_block_start, as the API), none, or every (between every two events)")
+	reasoning := fs.Bool("reasoning", false, "add a reasoning item to every Responses answer")
+	thinking := fs.Bool("thinking", false, "add a thinking block to every Anthropic answer")
+	failFirst := fs.Int("fail-first", 0, "answer the first `n` requests with -fail-status, then normally")
+	failStatus := fs.Int("fail-status", 429, "HTTP `status` of the -fail-first answers")
+	retryAfter := fs.Duration("retry-after", 20*time.Millisecond, "what failed answers ask clients to wait (retry-after, retry-after-ms)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	var h http.Handler = standin.New(standin.Options{DeltaBytes: *delta, WriteBytes: *write, Models: strings.Split(*models, ",")})
+	if p := standin.PingMode(*ping); p != standin.PingStart && p != standin.PingNone && p != standin.PingEvery {
+		fmt.Fprintln(os.Stderr, "standin: -ping: want start, none or every")
+		return 2
+	}
+	if *failStatus < 400 || *failStatus > 599 {
+		fmt.Fprintln(os.Stderr, "standin: -fail-status: want an error status from 400 to 599")
+		return 2
+	}
+	var h http.Handler = standin.New(standin.Options{DeltaBytes: *delta, WriteBytes: *write, Models: strings.Split(*models, ","),
+		ToolCalls: *toolCalls, InterleaveTools: *interleave, Ping: standin.PingMode(*ping), Reasoning: *reasoning, Thinking: *thinking,
+		FailFirst: *failFirst, FailStatus: *failStatus, RetryAfter: *retryAfter})
 	if *record != "" {
 		f, err := os.OpenFile(*record, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
