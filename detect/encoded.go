@@ -366,7 +366,9 @@ func (e *Engine) covered(s *Scan, a, c int) bool {
 		s.coverEnd = s.coverEnd[:0]
 		end := -1
 		for _, f := range s.found {
-			if f.Score >= s.minScore(f.Type) {
+			// A URL covers nothing: what is encoded inside one (an email
+			// in a query string) is still decoded.
+			if f.Score >= s.minScore(f.Type) && f.Type != "URL" {
 				end = max(end, f.End)
 			}
 			s.coverEnd = append(s.coverEnd, end)

@@ -522,9 +522,19 @@ func (e *Engine) finish(s *Scan) []Finding {
 }
 
 // resolveCluster appends to kept the winners among overlapping findings:
-// the higher score wins, then the longer span, then the earlier start.
+// any finding beats a URL (a value inside a URL), then the higher score wins, then the longer span, then the
+// earlier start.
 func resolveCluster(kept []Finding, c []Finding) []Finding {
 	slices.SortFunc(c, func(a, b Finding) int {
+		// A URL is a container: a value inside it (an email in a
+		// query, an SSN in a path) is what matters, whatever the
+		// scores.
+		if an, bn := a.Type == "URL", b.Type == "URL"; an != bn {
+			if bn {
+				return -1
+			}
+			return 1
+		}
 		if a.Score != b.Score {
 			if a.Score > b.Score {
 				return -1

@@ -2,6 +2,7 @@ package detect
 
 import (
 	"math/rand"
+	"strings"
 	"testing"
 )
 
@@ -41,6 +42,34 @@ func TestPrefixMatchAt(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// A URL is a container: a value inside one, plain or percent-encoded,
+// is found as itself, not hidden in an allowed URL finding.
+func TestValueInsideURLIsFound(t *testing.T) {
+	eng, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ text, typ, value string }{
+		{"see https://x.io/u/457-55-5462 ok", "US_SSN", "457-55-5462"},
+		{"see https://example.net/?to=jane.canary%40example.com now", "EMAIL_ADDRESS", "jane.canary%40example.com"},
+		{"open https://shop.example/pay/4111111111111111/confirm", "CREDIT_CARD", "4111111111111111"},
+		{"https://x.io/u/jane.canary@example.com", "EMAIL_ADDRESS", "jane.canary@example.com"},
+	} {
+		found := false
+		for _, f := range eng.Scan(c.text) {
+			if f.Type == "URL" {
+				t.Errorf("%q: the URL finding hides the value", c.text)
+			}
+			if f.Type == c.typ && strings.Contains(c.text[f.Start:f.End], c.value) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("%q: no %s covering the value", c.text, c.typ)
 		}
 	}
 }
