@@ -100,10 +100,10 @@ func (s *Server) deidentify(x *exchange) *apiError {
 				x.sent[v.text[f.Start:f.End]] = true
 			}
 		}
-		if len(apply) == 0 {
+		if len(apply) == 0 && !v.strip {
 			continue
 		}
-		if v.isKey {
+		if v.isKey && len(apply) > 0 {
 			// Renaming a key would change what the request means.
 			return errBadRequest("sensitive_key", fmt.Sprintf("an object key at %s holds sensitive data (%s); keys are not rewritten",
 				detect.SafePath(parentPath(v.path)), apply[0].Type))
@@ -191,7 +191,7 @@ func (s *Server) deidentify(x *exchange) *apiError {
 			return err
 		}
 		for _, w := range jobs {
-			w.v.out = w.text
+			w.v.out = s.sanitize.clean(w.text)
 		}
 	}
 	// The upstream body: the caller's bytes, changed values spliced in,

@@ -40,8 +40,13 @@ var errHoldOverflow = errors.New("gateway: a finding in the stream grew past the
 // "[[" token, a digit group that may continue. Everything before that
 // is processed and released at once.
 type streamGuard struct {
-	pending  strings.Builder
-	emitted  string // tail of emitted (processed) text, for context
+	pending strings.Builder
+	emitted string // tail of emitted (processed) text, for context
+	// consumed counts the input bytes released so far; changed says some
+	// released text differs from the input (a leak masked, a token
+	// restored), as opposed to text only held back and released later.
+	consumed int
+	changed  bool
 	process  segmentFunc
 	scan     func(string) []detect.Finding // nil: forced cuts do not look for findings
 	held     int                           // bytes currently held, for metrics
@@ -71,6 +76,8 @@ func (g *streamGuard) Write(ctx context.Context, delta string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	g.consumed += cut
+	g.changed = g.changed || out != p[:cut]
 	g.remember(p[:cut])
 	rest := p[cut:]
 	g.pending.Reset()
@@ -114,6 +121,8 @@ func (g *streamGuard) Flush(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	g.consumed += len(p)
+	g.changed = g.changed || out != p
 	g.remember(p)
 	return out, nil
 }

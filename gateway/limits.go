@@ -3,7 +3,9 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
+	"time"
 
 	"github.com/wardenhq/warden/ratelimit"
 )
@@ -88,4 +90,44 @@ func (s *Server) adjustLimits(ctx context.Context, principal, model string, delt
 			s.log.Warn("rate limit adjust failed", "error", err.Error())
 		}
 	}
+}
+
+// MinBodyRate wraps h so that a request body must arrive at rate bytes
+// per second or faster once grace has passed: each read extends the
+// connection's read deadline by what the bytes so far allow. A slower
+// body fails its read, and the gateway answers 408. Slow senders
+// cannot hold connections open with a trickle.
+func MinBodyRate(h http.Handler, rate int, grace time.Duration) http.Handler {
+	if rate <= 0 {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			rc := http.NewResponseController(w)
+			start := time.Now()
+			rc.SetReadDeadline(start.Add(grace))
+			r.Body = &rateBody{ReadCloser: r.Body, rc: rc, start: start, rate: rate, grace: grace}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+type rateBody struct {
+	io.ReadCloser
+	rc    *http.ResponseController
+	start time.Time
+	rate  int
+	grace time.Duration
+	n     int64
+}
+
+func (b *rateBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n += int64(n)
+	allowed := b.grace + time.Duration(float64(b.n+int64(len(p)))/float64(b.rate)*float64(time.Second))
+	b.rc.SetReadDeadline(b.start.Add(allowed))
+	if err == io.EOF {
+		b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
 }

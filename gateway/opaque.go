@@ -5,7 +5,9 @@ import (
 	"encoding/base64"
 	"math"
 	"mime"
+	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Opaque values.
@@ -187,4 +189,40 @@ func looksEncrypted(b []byte) bool {
 		}
 	}
 	return h >= 7.0
+}
+
+// payloadText returns the text an opaque-position value carries when it
+// fails its proof: the decoded data of a data URL (base64 or percent
+// encoded) or of a base64 value, when that decodes to UTF-8 text. A
+// model may read such text, so it is scanned.
+func payloadText(v string) (string, bool) {
+	if rest, ok := strings.CutPrefix(v, "data:"); ok {
+		meta, data, ok := strings.Cut(rest, ",")
+		if !ok {
+			return "", false
+		}
+		var b []byte
+		if strings.HasSuffix(meta, ";base64") {
+			var err error
+			if b, err = base64.StdEncoding.DecodeString(data); err != nil {
+				if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(data, "=")); err != nil {
+					return "", false
+				}
+			}
+		} else {
+			s, err := url.PathUnescape(data)
+			if err != nil {
+				return "", false
+			}
+			b = []byte(s)
+		}
+		return string(b), utf8.Valid(b)
+	}
+	b, err := base64.StdEncoding.DecodeString(v)
+	if err != nil {
+		if b, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(v, "=")); err != nil {
+			return "", false
+		}
+	}
+	return string(b), utf8.Valid(b)
 }

@@ -124,6 +124,9 @@ type reqValue struct {
 	text       string // decoded
 	findings   []detect.Finding
 
+	// strip says the value holds invisible characters to strip.
+	strip bool
+
 	// Set by deidentify.
 	out     string
 	changed bool
@@ -207,9 +210,17 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 				}
 			}
 		}
+		strip := false
+		if !v.Number {
+			var bad *apiError
+			if strip, bad = s.sanitize.check(v.Path, v.Value); bad != nil {
+				return "", false, bad
+			}
+			strip = strip && !v.IsKey // keys are not rewritten
+		}
 		var rv *reqValue
-		if fs := s.deps.Detector.Scan(v.Value); len(fs) > 0 {
-			rv = &reqValue{start: v.Start, end: v.End, path: v.Path, isKey: v.IsKey, text: strings.Clone(v.Value), findings: fs}
+		if fs := s.deps.Detector.Scan(v.Value); len(fs) > 0 || strip {
+			rv = &reqValue{start: v.Start, end: v.End, path: v.Path, isKey: v.IsKey, text: strings.Clone(v.Value), findings: fs, strip: strip}
 			req.vals = append(req.vals, rv)
 		}
 		if !v.IsKey && !v.Number && len(sh.parts) > 0 {
@@ -236,7 +247,19 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 		if c.rule.proves(text, siblings[parent+"."+c.rule.sibling]) {
 			continue
 		}
-		if fs := s.deps.Detector.Scan(text); len(fs) > 0 {
+		fs := s.deps.Detector.Scan(text)
+		if len(fs) == 0 {
+			// Text wrapped in base64 or a data URL: what it decodes to
+			// is scanned, and a finding there covers the whole value.
+			if dec, ok := payloadText(text); ok {
+				if inner := s.deps.Detector.Scan(dec); len(inner) > 0 {
+					f := inner[0]
+					f.Start, f.End = 0, len(text)
+					fs = []detect.Finding{f}
+				}
+			}
+		}
+		if len(fs) > 0 {
 			req.vals = append(req.vals, &reqValue{start: c.start, end: c.end, path: c.path, text: text, findings: fs})
 		}
 	}

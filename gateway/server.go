@@ -140,6 +140,7 @@ type Server struct {
 	// (inspect), a JSON response and a stream event.
 	topWalk, reqWalk, respWalk, eventWalk *detect.JSONOptions
 	leakTypes                             leakSet
+	sanitize                              sanitizer
 	limiterDown                           atomic.Bool
 }
 
@@ -193,6 +194,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	sanitize, err := newSanitizer(deps.Policy)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -217,6 +222,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		tracer:    tp.Tracer(tracerName),
 		tracing:   deps.TracerProvider != nil,
 		leakTypes: leakTypes,
+		sanitize:  sanitize,
 		client: &http.Client{
 			Transport: &http.Transport{
 				Proxy:               nil,

@@ -48,8 +48,13 @@ type streamShape struct {
 	// classify finds an event's deltas, the tracks it ends and whether it
 	// is terminal.
 	classify func(ev *evDoc) evClass
-	// release makes the event that carries a track's held text.
-	release func(t *track, text string) (name string, data []byte)
+	// release makes the event that carries a track's held text; lp is
+	// the logprobs of that text (a JSON array), nil when there are none
+	// to send.
+	release func(t *track, text string, lp []byte) (name string, data []byte)
+	// logprobs maps a delta's path to the path of the array of logprob
+	// entries for its text in the same event ("" if the API has none).
+	logprobs func(deltaPath string) string
 	// envelope matches the values that identify an event rather than
 	// carry content: an event with nothing but these, nulls and held
 	// deltas is not sent.
@@ -116,9 +121,66 @@ type track struct {
 	// env the values release needs from it.
 	tmpl *evDoc
 	name string
-	// changed says text released on this track differed from what came
-	// in (logprobs of it are dropped).
-	changed bool
+	// Logprobs of the track's text are held with it: lp are the entries
+	// not yet sent, each ending at lpEnd[i] bytes into the track's input.
+	// They are dropped for good once the guard changes the track's text
+	// (they would spell the original) or they do not add up to it.
+	hasLP    bool
+	lpBroken bool
+	lp       [][]byte
+	lpEnd    []int
+	lpTotal  int
+}
+
+// takeLP returns the held logprob entries that describe released input,
+// as a JSON array (nil when the track's logprobs are dropped).
+func (t *track) takeLP(all bool) []byte {
+	if t.lpBroken || t.guard.changed {
+		t.lp, t.lpEnd = nil, nil
+		return nil
+	}
+	n := 0
+	for n < len(t.lp) && (all || t.lpEnd[n] <= t.guard.consumed) {
+		n++
+	}
+	b := []byte{'['}
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, t.lp[i]...)
+	}
+	t.lp, t.lpEnd = t.lp[n:], t.lpEnd[n:]
+	return append(b, ']')
+}
+
+// addLP takes the logprob entries of a delta event: the elements of the
+// array at path, each with a "token" string. They must add up to the
+// delta's text, or the track's logprobs are dropped.
+func (t *track) addLP(d *evDoc, path string, delta string) (span [2]int, ok bool) {
+	n := 0
+	for i := range d.vals {
+		v := &d.vals[i]
+		switch {
+		case v.container && v.path == path:
+			span, ok = [2]int{v.start, v.end}, true
+		case v.container && strings.HasPrefix(v.path, path+"[") && strings.IndexByte(v.path[len(path):], '.') < 0 &&
+			strings.Count(v.path[len(path):], "[") == 1:
+			t.lp = append(t.lp, d.data[v.start:v.end])
+			tok, _ := d.get(v.path + ".token")
+			n += len(tok)
+			t.lpTotal += len(tok)
+			t.lpEnd = append(t.lpEnd, t.lpTotal)
+		}
+	}
+	if !ok {
+		return span, false
+	}
+	t.hasLP = true
+	if n != len(delta) {
+		t.lpBroken = true
+	}
+	return span, true
 }
 
 // streamState is the state of one streamed response.
@@ -315,10 +377,10 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 			}
 		}
 	}
-	var edits []splice
+	var edits, lpEdits []splice
+	var held []int // deltas wholly held back
 	heldAll, anyHeld := true, false
 	payload := false
-	changedChoice := map[string]bool{}
 	for i := range doc.vals {
 		v := &doc.vals[i]
 		if v.container || v.literal {
@@ -327,6 +389,13 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 		if key, ok := isDelta[i]; ok {
 			t := st.track(s, x, key)
 			t.tmpl, t.name = doc, ev.name
+			var lpSpan [2]int
+			hasLP := false
+			if ss.logprobs != nil {
+				if p := ss.logprobs(v.path); p != "" {
+					lpSpan, hasLP = t.addLP(doc, p, v.text)
+				}
+			}
 			text, err := t.guard.Write(ctx, v.text)
 			if err != nil {
 				return nil, err
@@ -340,11 +409,18 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 			}
 			s.deps.Metrics.holdBack.Observe(float64(t.guard.held))
 			if text != v.text {
-				t.changed = true
-				edits = append(edits, splice{v.start, v.end, jsonString(text)})
-				if c := choicePath(v.path); c != "" {
-					changedChoice[c] = true
+				if text == "" {
+					held = append(held, i) // removed if the event is sent
+				} else {
+					edits = append(edits, splice{v.start, v.end, jsonString(text)})
 				}
+			}
+			if hasLP {
+				lp := t.takeLP(false)
+				if lp == nil {
+					lp = []byte("null")
+				}
+				lpEdits = append(lpEdits, splice{lpSpan[0], lpSpan[1], lp})
 			}
 			if text != "" {
 				heldAll = false
@@ -354,7 +430,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 			continue
 		}
 		if v.number && digitCount(v.text) < 9 {
-			if !v.isKey && !ss.envelope.matches(v.path) {
+			if !v.isKey && !ss.envelope.matches(v.path) && !strings.Contains(v.path, "logprobs") {
 				payload = true
 			}
 			if ss.seq && v.path == "$.sequence_number" {
@@ -389,13 +465,14 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 		// Nothing to send yet: the deltas wait in their guards.
 		return nil, nil
 	}
-	// Logprobs of text the guard changed would spell the original.
-	for i := range doc.vals {
-		v := &doc.vals[i]
-		if v.container && lastKey(v.path) == "logprobs" && changedChoice[choicePath(v.path)] {
-			edits = append(edits, splice{v.start, v.end, []byte("null")})
+	// A delta held back whole is left out of the event rather than sent
+	// empty (the APIs never send an empty delta after the first).
+	for _, i := range held {
+		if sp, ok := memberSpan(doc, i); ok {
+			edits = append(edits, sp)
 		}
 	}
+	edits = append(edits, lpEdits...)
 	if cls.terminal {
 		if err := s.flushTracks(ctx, x, st, "", out); err != nil {
 			return nil, err
@@ -423,6 +500,39 @@ func (st *streamState) renumber(v *evValue, doc *evDoc) splice {
 	sp := splice{v.start, v.end, strconv.AppendInt(nil, st.seq, 10)}
 	st.seq++
 	return sp
+}
+
+// memberSpan is the span that removes the object member whose value is
+// doc.vals[i]: its key, the value, and one comma next to them.
+func memberSpan(doc *evDoc, i int) (splice, bool) {
+	v := &doc.vals[i]
+	start := -1
+	for k := i - 1; k >= 0; k-- {
+		if o := &doc.vals[k]; o.isKey && o.path == v.path {
+			start = o.start
+			break
+		}
+	}
+	if start < 0 {
+		return splice{}, false
+	}
+	d := doc.data
+	end := v.end
+	j := end
+	for j < len(d) && isSpaceByte(d[j]) {
+		j++
+	}
+	if j < len(d) && d[j] == ',' {
+		return splice{start, j + 1, nil}, true
+	}
+	k := start
+	for k > 0 && isSpaceByte(d[k-1]) {
+		k--
+	}
+	if k > 0 && d[k-1] == ',' {
+		return splice{k - 1, end, nil}, true
+	}
+	return splice{start, end, nil}, true
 }
 
 // track returns the track for key, making it on first use.
@@ -458,7 +568,11 @@ func (s *Server) releaseTrack(ctx context.Context, x *exchange, st *streamState,
 	if err != nil || text == "" || t.tmpl == nil {
 		return err
 	}
-	name, data := x.sh.stream.release(t, text)
+	var lp []byte
+	if t.hasLP {
+		lp = t.takeLP(true)
+	}
+	name, data := x.sh.stream.release(t, text, lp)
 	if x.sh.stream.seq {
 		if st.seq < 0 {
 			st.seq = 0

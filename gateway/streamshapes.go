@@ -90,7 +90,7 @@ var chatStream = &streamShape{
 		}
 		return c
 	},
-	release: func(t *track, text string) (string, []byte) {
+	release: func(t *track, text string, lp []byte) (string, []byte) {
 		ci, field, _ := strings.Cut(strings.TrimPrefix(t.key, "c"), "|")
 		d := t.tmpl
 		var delta []byte
@@ -109,8 +109,24 @@ var chatStream = &streamShape{
 		b = append(b, ci...)
 		b = append(b, `,"delta":`...)
 		b = append(b, delta...)
-		b = append(b, `,"logprobs":null,"finish_reason":null}]}`...)
+		switch {
+		case lp == nil:
+			b = append(b, `,"logprobs":null`...)
+		case field == "refusal":
+			b = append(append(append(b, `,"logprobs":{"content":null,"refusal":`...), lp...), '}')
+		default:
+			b = append(append(append(b, `,"logprobs":{"content":`...), lp...), `,"refusal":null}`...)
+		}
+		b = append(b, `,"finish_reason":null}]}`...)
 		return t.name, b
+	},
+	logprobs: func(p string) string {
+		for _, f := range []string{".delta.content", ".delta.refusal"} {
+			if base, ok := strings.CutSuffix(p, f); ok && strings.HasPrefix(base, "$.choices[") {
+				return base + ".logprobs." + f[len(".delta."):]
+			}
+		}
+		return ""
 	},
 	envelope: compilePatterns("$.id", "$.object", "$.created", "$.model", "$.system_fingerprint", "$.service_tier",
 		"$.obfuscation", "$.choices[*].index", "$.choices[*].delta.tool_calls[*].index"),
@@ -135,7 +151,7 @@ var completionsStream = &streamShape{
 		}
 		return c
 	},
-	release: func(t *track, text string) (string, []byte) {
+	release: func(t *track, text string, lp []byte) (string, []byte) {
 		ci, _, _ := strings.Cut(strings.TrimPrefix(t.key, "c"), "|")
 		d := t.tmpl
 		b := envelopeOf(d, "$.id", "$.object", "$.created", "$.model", "$.system_fingerprint")
@@ -207,6 +223,12 @@ var responsesAudio = map[string]bool{"response.output_audio.delta": true, "respo
 
 var responsesStream = &streamShape{
 	seq: true,
+	logprobs: func(p string) string {
+		if p == "$.delta" {
+			return "$.logprobs"
+		}
+		return ""
+	},
 	classify: func(d *evDoc) evClass {
 		var c evClass
 		switch d.typ {
@@ -236,7 +258,7 @@ var responsesStream = &streamShape{
 		}
 		return c
 	},
-	release: func(t *track, text string) (string, []byte) {
+	release: func(t *track, text string, lp []byte) (string, []byte) {
 		d := t.tmpl
 		b := []byte{'{'}
 		first := true
@@ -265,7 +287,10 @@ var responsesStream = &streamShape{
 		}
 		b = append(append(b, `"delta":`...), jsonString(text)...)
 		if hadLogprobs {
-			b = append(b, `,"logprobs":[]`...)
+			if lp == nil {
+				lp = []byte("[]")
+			}
+			b = append(append(b, `,"logprobs":`...), lp...)
 		}
 		b = append(b, `,"sequence_number":0}`...)
 		return t.name, b
@@ -305,7 +330,7 @@ var messagesStream = &streamShape{
 		}
 		return c
 	},
-	release: func(t *track, text string) (string, []byte) {
+	release: func(t *track, text string, lp []byte) (string, []byte) {
 		idx, dt, _ := strings.Cut(strings.TrimPrefix(t.key, "b"), "|")
 		b := []byte(`{"type":"content_block_delta","index":`)
 		b = append(b, idx...)

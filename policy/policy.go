@@ -144,7 +144,30 @@ type Config struct {
 	// Restore says whether originals are restored in responses for the
 	// caller's own tenant when no matching rule says. Default true.
 	Restore *bool `yaml:"restore" json:"restore"`
+	// Sanitize says what happens to invisible characters in requests, per
+	// class (tag, bidi, zero_width, variation_selector, other_ignorable):
+	// refuse (the request, naming the class and where), strip (them
+	// before the request is sent) or allow. Classes not listed keep
+	// their default: DefaultSanitize.
+	Sanitize map[string]string `yaml:"sanitize" json:"sanitize,omitempty"`
 }
+
+// DefaultSanitize refuses Unicode tag characters and bidi controls,
+// which hide instructions and reorder text, and strips the other
+// invisible characters (zero-width characters, variation selectors,
+// other default-ignorable code points) before a request is sent. Zero
+// width joiners and variation selectors that belong to an emoji stay.
+func DefaultSanitize() map[string]string {
+	return map[string]string{"tag": "refuse", "bidi": "refuse", "zero_width": "strip",
+		"variation_selector": "strip", "other_ignorable": "strip"}
+}
+
+// Sanitize actions.
+const (
+	SanitizeRefuse = "refuse"
+	SanitizeStrip  = "strip"
+	SanitizeAllow  = "allow"
+)
 
 // Rule is one policy rule.
 type Rule struct {
@@ -279,6 +302,7 @@ type Engine struct {
 	rules    []compiledRule
 	defaults map[string]string
 	restore  bool
+	sanitize map[string]string
 	version  string
 	empty    map[string]int // stands in for nil maps; never written
 }
@@ -352,7 +376,18 @@ func New(cfg Config) (*Engine, error) {
 	if err := checkOperators("policy.default_operators", defaults); err != nil {
 		return nil, err
 	}
-	e := &Engine{defaults: defaults, restore: cfg.Restore == nil || *cfg.Restore, empty: map[string]int{}}
+	e := &Engine{defaults: defaults, restore: cfg.Restore == nil || *cfg.Restore, empty: map[string]int{}, sanitize: DefaultSanitize()}
+	for class, act := range cfg.Sanitize {
+		if _, known := e.sanitize[class]; !known {
+			return nil, fmt.Errorf("policy.sanitize.%s: not a class of invisible characters (tag, bidi, zero_width, variation_selector, other_ignorable)", class)
+		}
+		switch act {
+		case SanitizeRefuse, SanitizeStrip, SanitizeAllow:
+			e.sanitize[class] = act
+		default:
+			return nil, fmt.Errorf("policy.sanitize.%s: %q is not refuse, strip or allow", class, act)
+		}
+	}
 	seen := make(map[string]string)
 	if cfg.DenySecrets == nil || *cfg.DenySecrets {
 		for i, r := range DefaultRules() {
@@ -442,7 +477,8 @@ func version(e *Engine) string {
 		Rules            []Rule            `json:"rules"`
 		DefaultOperators map[string]string `json:"default_operators"`
 		Restore          bool              `json:"restore"`
-	}{DefaultOperators: e.defaults, Restore: e.restore}
+		Sanitize         map[string]string `json:"sanitize"`
+	}{DefaultOperators: e.defaults, Restore: e.restore, Sanitize: e.sanitize}
 	for _, r := range e.rules {
 		canon.Rules = append(canon.Rules, r.Rule)
 	}
@@ -453,6 +489,10 @@ func version(e *Engine) string {
 	sum := sha256.Sum256(b)
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
+
+// Sanitize returns the effective action for each class of invisible
+// characters (see Config.Sanitize).
+func (e *Engine) Sanitize() map[string]string { return maps.Clone(e.sanitize) }
 
 // Version identifies the effective policy ("sha256:…" of its canonical
 // JSON form, defaults included), for audit records.

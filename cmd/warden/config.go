@@ -140,6 +140,31 @@ type ServerConfig struct {
 	// AuditFailOpen answers even when the audit log cannot record a
 	// request. Default false: such requests fail with 503.
 	AuditFailOpen bool `yaml:"audit_fail_open"`
+	// AuditTimeout bounds the wait for one audit entry to be durable
+	// (the intent before the upstream call, the completion before the
+	// answer). Default 2s.
+	AuditTimeout Duration `yaml:"audit_timeout"`
+	// LeakTypes are the finding types and categories the response guard
+	// rewrites when the model writes one the caller did not send: type
+	// names, categories (SECRET, FINANCIAL, HEALTH, PII, NETWORK) or
+	// GOVERNMENT_ID. Default [SECRET, FINANCIAL, HEALTH, GOVERNMENT_ID];
+	// add EMAIL_ADDRESS or PHONE_NUMBER to guard those too. URLs, IP
+	// addresses, names, places and dates are not guarded unless listed:
+	// models write them in ordinary answers.
+	LeakTypes []string `yaml:"leak_types"`
+	// ReadHeaderTimeout bounds reading a request's headers. Default 10s.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	// MinBodyRate is the slowest a request body may arrive, in bytes per
+	// second, after the first 5 seconds; slower bodies are refused (408),
+	// so slow senders cannot hold connections. Default 16384.
+	MinBodyRate int `yaml:"min_body_rate"`
+	// IdleTimeout closes keep-alive connections idle this long. Default
+	// 120s.
+	IdleTimeout Duration `yaml:"idle_timeout"`
+	// WriteTimeout bounds each write to a caller: a JSON answer, or one
+	// event of a stream, so a caller that stops reading frees its stream
+	// slot. Default 60s.
+	WriteTimeout Duration `yaml:"write_timeout"`
 	// Limits are requests/min and tokens/min budgets.
 	Limits LimitsConfig `yaml:"limits"`
 	// LogLevel is debug, info, warn or error. Default info.
@@ -204,6 +229,11 @@ type UpstreamConfig struct {
 	// RequireApproved refuses requests unless the model is registered and
 	// approved in the model registry (`warden model register`).
 	RequireApproved bool `yaml:"require_approved"`
+	// Auth is the header the upstream's key goes in: bearer
+	// (Authorization: Bearer, OpenAI and compatibles), x-api-key
+	// (Anthropic) or api-key (Azure OpenAI). Default: x-api-key for
+	// /v1/messages, bearer for the other APIs.
+	Auth string `yaml:"auth"`
 }
 
 // TelemetryConfig configures OpenTelemetry export.
@@ -371,6 +401,22 @@ func (c *Config) validate() error {
 		}
 		if u.URL != "" && !strings.HasPrefix(u.URL, "http://") && !strings.HasPrefix(u.URL, "https://") {
 			return fmt.Errorf("%s: upstreams[%d].url: want an http:// or https:// URL (upstream %s)", where, i, u.Name)
+		}
+		switch u.Auth {
+		case "", "bearer", "x-api-key", "api-key":
+		default:
+			return fmt.Errorf("%s: upstreams[%d].auth: %q is not bearer, x-api-key or api-key", where, i, u.Auth)
+		}
+	}
+	if c.Server.MinBodyRate < 0 {
+		return fmt.Errorf("%s: server.min_body_rate: must not be negative", where)
+	}
+	if c.Server.MaxBodyBytes > 1<<30 {
+		return fmt.Errorf("%s: server.max_body_bytes: at most 1 GiB", where)
+	}
+	for i, t := range c.Server.LeakTypes {
+		if t == "" || strings.ToUpper(t) != t {
+			return fmt.Errorf("%s: server.leak_types[%d]: want a finding type or category in upper case (EMAIL_ADDRESS, SECRET, GOVERNMENT_ID)", where, i)
 		}
 	}
 	switch c.Server.LogLevel {

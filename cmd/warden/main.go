@@ -51,6 +51,7 @@ func commands() map[string]command {
 		"vault":   {"erase tokens: forget one value or shred a tenant", runVault},
 		"restore": {"put original values back in place of tokens", runRestore},
 		"policy":  {"test what the policy decides for a request", runPolicy},
+		"probe":   {"throw the catalogue of boundary attacks at a gateway", runProbe},
 		"serve":   {"run the gateway (OpenAI- and Anthropic-compatible)", runServe},
 		"version": {"print the version", runVersion},
 	}

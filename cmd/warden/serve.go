@@ -79,13 +79,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 	}
 	defer closeAll()
 
-	srv := &http.Server{
-		Addr:              cfg.Server.Listen,
-		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	srv := newHTTPServer(cfg, gw, log)
 	scheme := "http"
 	if cfg.Server.TLS.CertFile != "" {
 		tc, err := serverTLS(cfg.Server.TLS)
@@ -129,6 +123,34 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		srv.Close()
 	}
 	return exitOK
+}
+
+// newHTTPServer is the HTTP server of `warden serve` (and of `warden
+// probe`, which must test the same thing): header and body timeouts, a
+// bound on headers, and idle keep-alive connections closed. The write
+// timeout is applied per write by the gateway (streams may run long, but
+// no write may stall).
+func newHTTPServer(cfg *Config, h http.Handler, log *slog.Logger) *http.Server {
+	rht := time.Duration(cfg.Server.ReadHeaderTimeout)
+	if rht == 0 {
+		rht = 10 * time.Second
+	}
+	idle := time.Duration(cfg.Server.IdleTimeout)
+	if idle == 0 {
+		idle = 120 * time.Second
+	}
+	rate := cfg.Server.MinBodyRate
+	if rate == 0 {
+		rate = 16 << 10
+	}
+	return &http.Server{
+		Addr:              cfg.Server.Listen,
+		Handler:           gateway.MinBodyRate(h, rate, 5*time.Second),
+		ReadHeaderTimeout: rht,
+		IdleTimeout:       idle,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
 }
 
 func newLogger(c *cli, level string) *slog.Logger {
@@ -218,6 +240,9 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		MaxStreams:        cfg.Server.MaxStreams,
 		LeakOperator:      transform.Operator(cfg.Server.LeakOperator),
 		AuditFailOpen:     cfg.Server.AuditFailOpen,
+		AuditTimeout:      time.Duration(cfg.Server.AuditTimeout),
+		WriteTimeout:      time.Duration(cfg.Server.WriteTimeout),
+		LeakTypes:         cfg.Server.LeakTypes,
 		Logger:            log,
 	}
 	var limiter gateway.Limiter
@@ -321,7 +346,7 @@ func upstreams(cfg *Config, c *cli, registry *modelguard.Registry) ([]*gateway.U
 				fmt.Fprintf(c.stderr, "warden serve: upstreams[%d].key_env: %s is empty; calling %s without a credential\n", i, u.KeyEnv, u.Name)
 			}
 		}
-		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models}
+		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models, Auth: u.Auth}
 		if u.RequireApproved {
 			up.Check = registry.Approved
 		}
