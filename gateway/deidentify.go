@@ -181,7 +181,7 @@ func (s *Server) deidentify(x *exchange) *apiError {
 		if pos < len(p.text) {
 			emit(pos, len(p.text))
 		}
-		w := get(p.val, p.start, p.end, "", p.text)
+		w := get(p.val, int(p.start), int(p.end), "", p.text)
 		w.text, w.findings = b.String(), fs
 	}
 	if len(jobs) > 0 {

@@ -47,7 +47,10 @@ func newTestGateway(t *testing.T, cfg gateway.Config, deps gateway.Deps) *httpte
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewUnstartedServer(gw)
+	srv.Listener = gateway.GuardFraming(srv.Listener)
+	srv.Config.ConnContext = gateway.FramingContext
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv
 }

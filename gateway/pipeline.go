@@ -230,12 +230,13 @@ func credentialKind(r *http.Request) string {
 // it), and resolves the model it names.
 func (s *Server) decode(x *exchange) *apiError {
 	r := x.r
-	if len(r.TransferEncoding) > 0 && r.Header.Get("Content-Length") != "" {
+	if ambiguousFraming(r.Context()) || (len(r.TransferEncoding) > 0 && r.Header.Get("Content-Length") != "") {
 		// Both framings: a request-smuggling attempt (RFC 9112 §6.3).
 		x.w.Header().Set("Connection", "close")
 		return errBadRequest("ambiguous_framing", "the request has both Content-Length and Transfer-Encoding")
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(x.w, r.Body, s.cfg.MaxBodyBytes))
+	rearmFraming(r.Context())
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

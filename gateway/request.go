@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,8 +113,11 @@ func jsonError(err error, what string) *apiError {
 type request struct {
 	// vals are the values that hold findings, in document order.
 	vals []*reqValue
-	// cross are findings across text parts.
-	cross []crossFinding
+	// cross are findings across text parts; crossParts holds one copy
+	// of each part they touch, by the part's offset, so that two findings
+	// that touch one part share it.
+	cross      []crossFinding
+	crossParts map[int32]*textPart
 }
 
 // reqValue is one value of the request that holds findings.
@@ -132,12 +136,14 @@ type reqValue struct {
 	changed bool
 }
 
-// textPart is a text part of the request, for joined scanning.
+// textPart is a text part of the request, for joined scanning. The
+// walk keeps one per part (a request may hold hundreds of thousands), so
+// it is small; text is decoded only for parts a cross finding touches.
 type textPart struct {
-	start, end int // the literal's span
-	msg        int // message index (-1: system)
+	start, end int32 // the literal's span
+	msg        int32 // message index (-1: system)
 	val        *reqValue
-	text       string // decoded; only for parts of groups that are joined
+	text       string
 }
 
 // crossFinding is a finding in joined text that crosses parts.
@@ -184,7 +190,7 @@ func (s *Server) inspect(x *exchange) *apiError {
 func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 	sh := x.sh
 	req := &request{}
-	var parts []*textPart
+	var parts []textPart
 	var cands []opaqueCand
 	roles := map[int]string{}
 	siblings := map[string]string{} // parent path + "." + key → value, for opaque siblings
@@ -229,7 +235,7 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 				if !strings.Contains(v.Path, "[") {
 					msg = -1
 				}
-				parts = append(parts, &textPart{start: v.Start, end: v.End, msg: msg, val: rv})
+				parts = append(parts, textPart{start: int32(v.Start), end: int32(v.End), msg: int32(msg), val: rv})
 			}
 		}
 		return "", false, nil
@@ -281,14 +287,14 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 // scanJoined scans each group of adjacent text parts joined (the parts
 // of consecutive messages of one role) and keeps the findings that
 // cross a part boundary.
-func (s *Server) scanJoined(x *exchange, req *request, parts []*textPart, roles map[int]string) *apiError {
+func (s *Server) scanJoined(x *exchange, req *request, parts []textPart, roles map[int]string) *apiError {
 	if len(parts) < 2 {
 		return nil
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].start < parts[j].start })
 	for i := 0; i < len(parts); {
 		j := i + 1
-		for j < len(parts) && sameGroup(parts[j-1], parts[j], roles) {
+		for j < len(parts) && sameGroup(&parts[j-1], &parts[j], roles) {
 			j++
 		}
 		if j-i >= 2 {
@@ -307,23 +313,27 @@ func sameGroup(a, b *textPart, roles map[int]string) bool {
 	if a.msg == b.msg {
 		return true
 	}
-	return a.msg >= 0 && b.msg == a.msg+1 && roles[a.msg] == roles[b.msg]
+	return a.msg >= 0 && b.msg == a.msg+1 && roles[int(a.msg)] == roles[int(b.msg)]
 }
 
-func (s *Server) scanGroup(x *exchange, req *request, group []*textPart) *apiError {
-	var joined strings.Builder
+func (s *Server) scanGroup(x *exchange, req *request, group []textPart) *apiError {
+	var joined []byte
 	offs := make([]int, len(group)+1)
-	for k, p := range group {
-		t, err := decodeLiteral(x.body[p.start:p.end])
+	for k := range group {
+		lit := x.body[group[k].start:group[k].end]
+		offs[k] = len(joined)
+		if bytes.IndexByte(lit, '\\') < 0 {
+			joined = append(joined, lit[1:len(lit)-1]...) // no escapes: the bytes are the text
+			continue
+		}
+		t, err := decodeLiteral(lit)
 		if err != nil {
 			return errBadRequest("invalid_json", "malformed JSON string in the request")
 		}
-		p.text = t
-		offs[k] = joined.Len()
-		joined.WriteString(t)
+		joined = append(joined, t...)
 	}
-	offs[len(group)] = joined.Len()
-	text := joined.String()
+	offs[len(group)] = len(joined)
+	text := string(joined)
 	for _, f := range s.deps.Detector.Scan(text) {
 		first := sort.SearchInts(offs, f.Start+1) - 1 // the part holding f.Start
 		last := sort.SearchInts(offs, f.End) - 1      // the part holding f.End-1
@@ -332,7 +342,17 @@ func (s *Server) scanGroup(x *exchange, req *request, group []*textPart) *apiErr
 		}
 		c := crossFinding{f: f, value: text[f.Start:f.End], startIn: f.Start - offs[first], endIn: f.End - offs[last]}
 		for k := first; k <= last; k++ {
-			c.parts = append(c.parts, group[k])
+			p := req.crossParts[group[k].start]
+			if p == nil {
+				cp := group[k] // a copy, with its text
+				cp.text = text[offs[k]:offs[k+1]]
+				p = &cp
+				if req.crossParts == nil {
+					req.crossParts = map[int32]*textPart{}
+				}
+				req.crossParts[cp.start] = p
+			}
+			c.parts = append(c.parts, p)
 		}
 		req.cross = append(req.cross, c)
 	}

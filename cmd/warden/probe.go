@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/wardenhq/warden/auth"
+	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/attack"
 )
 
@@ -290,7 +291,7 @@ func startProbeGateway(ctx context.Context, cfg *Config, c *cli, chatModel, msgM
 		return fail(err)
 	}
 	p.srv = newHTTPServer(&pc, gw, log)
-	go p.srv.Serve(ln)
+	go p.srv.Serve(gateway.GuardFraming(ln))
 	p.url = "http://" + ln.Addr().String()
 	return p, nil
 }

@@ -95,6 +95,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "warden serve: server.listen:", err)
 		return exitUsage
 	}
+	ln = gateway.GuardFraming(ln)
 	log.Info("warden gateway listening", "url", scheme+"://"+ln.Addr().String()+"/v1", "upstreams", upstreamSummary(cfg),
 		"traces", cfg.Telemetry.Traces.url != "")
 	errc := make(chan error, 1)
@@ -150,6 +151,7 @@ func newHTTPServer(cfg *Config, h http.Handler, log *slog.Logger) *http.Server {
 		IdleTimeout:       idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnContext:       gateway.FramingContext,
 	}
 }
 

@@ -111,6 +111,7 @@ func Catalogue() []Attack {
 		Attack{Name: "email split across content parts", Body: `{"model":"{{MODEL}}","messages":[{"role":"user","content":[{"type":"text","text":"Write to jane.canary@exa"},{"type":"text","text":"mple.com today"}]}]}`, Raw: []string{email, "jane.canary@exa"}},
 		Attack{Name: "SSN split across consecutive user messages", Body: `{"model":"{{MODEL}}","messages":[{"role":"user","content":"My SSN is 457-55"},{"role":"user","content":"-5462 thanks"}]}`, Raw: []string{ssn}},
 		Attack{Name: "card split across three parts", Body: `{"model":"{{MODEL}}","messages":[{"role":"user","content":[{"type":"text","text":"card 4111 11"},{"type":"text","text":"11 1111 "},{"type":"text","text":"1111 ok"}]}]}`, Raw: []string{card}},
+		Attack{Name: "two values split around one middle part", Body: `{"model":"{{MODEL}}","messages":[{"role":"user","content":[{"type":"text","text":"mail jane.canary@exa"},{"type":"text","text":"mple.com and SSN 457-55"},{"type":"text","text":"-5462 now"}]}]}`, Raw: []string{email, ssn, "mple.com", "457-55"}},
 		Attack{Name: "email split across Anthropic text blocks", Path: messagesPath, Body: `{"model":"{{MODEL}}","max_tokens":64,"messages":[{"role":"user","content":[{"type":"text","text":"mail r.okafor+bill"},{"type":"text","text":"ing@example.org now"}]}]}`, Raw: []string{email2}},
 	)
 
