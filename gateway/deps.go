@@ -55,6 +55,14 @@ type Detector interface {
 	Scan(text string) []detect.Finding
 }
 
+// budgetDetector is a Detector that decodes encoded runs (base64, hex,
+// percent-encoding) within a budget shared by many scans: one request's
+// (package detect's Engine).
+type budgetDetector interface {
+	NewDecodeBudget() *detect.DecodeBudget
+	ScanWithBudget(text string, b *detect.DecodeBudget) []detect.Finding
+}
+
 // Policy decides what happens to a request (package policy's Engine).
 type Policy interface {
 	Decide(in policy.Input) (policy.Decision, error)

@@ -85,6 +85,7 @@ type exchange struct {
 	stream     bool
 
 	// inspect, deidentify
+	scan     func(string) []detect.Finding // the request's scanner (one decode budget)
 	req      *request
 	in       policy.Input
 	dec      policy.Decision

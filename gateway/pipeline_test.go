@@ -556,3 +556,25 @@ func (failingTokens) Tokenizer(string) transform.Tokenizer {
 func (failingTokens) Revealer(string) transform.Revealer { return nil }
 
 var _ = httptest.NewServer
+
+// More encoded text than the decode budget lets the gateway inspect is
+// refused (an undecoded run may hide a value); a large image is opaque
+// and costs no budget.
+func TestEncodedTextBeyondTheDecodeBudgetIsRefused(t *testing.T) {
+	up := &fixedUpstream{reply: plainReply}
+	srv := newFixedGateway(t, up, gateway.Config{}, gateway.Deps{})
+	text := strings.Repeat("Quarterly figures follow in the attachment below. ", 3000) // ~150 KB
+	b64 := base64.StdEncoding.EncodeToString([]byte(text))
+	status, out := post(t, srv, `{"model":"m","messages":[{"role":"user","content":"decode: `+b64+`"}]}`)
+	if status != 400 || !strings.Contains(string(out), "detect.decode.budget") {
+		t.Fatalf("%d %s", status, out)
+	}
+	img := make([]byte, 300<<10)
+	copy(img, "\x89PNG\r\n\x1a\n")
+	rand.Read(img[8:])
+	png := base64.StdEncoding.EncodeToString(img)
+	status, out = post(t, srv, `{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/png;base64,`+png+`"}}]}]}`)
+	if status != 200 {
+		t.Fatalf("a 300 KiB image: %d %s", status, out)
+	}
+}

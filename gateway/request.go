@@ -194,6 +194,13 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 	var cands []opaqueCand
 	roles := map[int]string{}
 	siblings := map[string]string{} // parent path + "." + key → value, for opaque siblings
+	scan := s.deps.Detector.Scan
+	var budget *detect.DecodeBudget
+	if bd, ok := s.deps.Detector.(budgetDetector); ok {
+		budget = bd.NewDecodeBudget()
+		scan = func(t string) []detect.Finding { return bd.ScanWithBudget(t, budget) }
+	}
+	x.scan = scan
 	x.in = policy.Input{Principal: x.p.Name, Roles: x.p.Roles, Tenant: x.p.Tenant, Model: x.model, Endpoint: sh.endpoint}
 	_, err := detect.WalkJSON(x.body, s.reqWalk, func(v detect.JSONValue) (string, bool, error) {
 		if v.Literal {
@@ -225,7 +232,7 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 			strip = strip && !v.IsKey // keys are not rewritten
 		}
 		var rv *reqValue
-		if fs := s.deps.Detector.Scan(v.Value); len(fs) > 0 || strip {
+		if fs := scan(v.Value); len(fs) > 0 || strip {
 			rv = &reqValue{start: v.Start, end: v.End, path: v.Path, isKey: v.IsKey, text: strings.Clone(v.Value), findings: fs, strip: strip}
 			req.vals = append(req.vals, rv)
 		}
@@ -253,12 +260,12 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 		if c.rule.proves(text, siblings[parent+"."+c.rule.sibling]) {
 			continue
 		}
-		fs := s.deps.Detector.Scan(text)
+		fs := scan(text)
 		if len(fs) == 0 {
 			// Text wrapped in base64 or a data URL: what it decodes to
 			// is scanned, and a finding there covers the whole value.
 			if dec, ok := payloadText(text); ok {
-				if inner := s.deps.Detector.Scan(dec); len(inner) > 0 {
+				if inner := scan(dec); len(inner) > 0 {
 					f := inner[0]
 					f.Start, f.End = 0, len(text)
 					fs = []detect.Finding{f}
@@ -272,6 +279,11 @@ func (s *Server) scanRequest(x *exchange) (*request, *apiError) {
 	sort.Slice(req.vals, func(i, j int) bool { return req.vals[i].start < req.vals[j].start })
 	if err := s.scanJoined(x, req, parts, roles); err != nil {
 		return nil, err
+	}
+	if budget != nil && budget.Exhausted() {
+		// Fail closed: an encoded run left undecoded may hide a value.
+		return nil, errBadRequest("decode_budget_exceeded", "the request holds more encoded text (base64, hex, "+
+			"percent-encoding) than detect.decode.budget lets the gateway inspect; raise the budget or send less")
 	}
 	for _, rv := range req.vals {
 		for _, f := range rv.findings {
@@ -334,7 +346,7 @@ func (s *Server) scanGroup(x *exchange, req *request, group []textPart) *apiErro
 	}
 	offs[len(group)] = len(joined)
 	text := string(joined)
-	for _, f := range s.deps.Detector.Scan(text) {
+	for _, f := range x.scan(text) {
 		first := sort.SearchInts(offs, f.Start+1) - 1 // the part holding f.Start
 		last := sort.SearchInts(offs, f.End) - 1      // the part holding f.End-1
 		if first == last {
