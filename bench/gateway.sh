@@ -18,6 +18,11 @@
 # Every request through warden is also written to the audit log (group
 # commit to SQLite) before its response is sent.
 #
+# BASELINE=<git revision> also builds that revision's warden and runs the
+# protected, passthrough and streamed scenarios through it in the same
+# rounds (rows "… (baseline)"), so a change is measured against what it
+# changes on the same machine at the same time.
+#
 # Prints markdown tables. Knobs (environment): RATE (500 req/s), FRESH_RATE
 # (250 req/s), ROUNDS (3) of DURATION (3s measured per scenario and round,
 # after WARMUP 1s),
@@ -58,6 +63,12 @@ fail() {
 echo "bench: building" >&2
 (cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin &&
 	go build -o "$tmp/loadgen" ./bench/cmd/loadgen && go build -o "$tmp/bareproxy" ./bench/cmd/bareproxy)
+if [[ -n ${BASELINE:-} ]]; then
+	echo "bench: building the baseline $BASELINE" >&2
+	git -C "$root" worktree add -q --detach "$tmp/baseline-src" "$BASELINE"
+	(cd "$tmp/baseline-src" && go build -o "$tmp/warden-base" ./cmd/warden)
+	git -C "$root" worktree remove --force "$tmp/baseline-src"
+fi
 
 "$tmp/standin" -addr 127.0.0.1:0 -addr-file "$tmp/standin.addr" -delta 16 -models gpt-4o-mini 2>"$tmp/standin.log" &
 pids+=($!)
@@ -82,15 +93,29 @@ upstreams:
 EOF
 BENCH_KEY=$("$tmp/warden" apikey create --name bench --models gpt-4o-mini --tenant bench 2>/dev/null | tail -n 1)
 export BENCH_KEY
-BENCH_UPSTREAM_KEY=sk-bench "$tmp/warden" serve --config "$tmp/warden.yaml" 2>"$tmp/serve.log" &
-pids+=($!)
-gw=""
-for _ in $(seq 150); do
-	gw=$(grep -o '"url":"http://[^"]*/v1"' "$tmp/serve.log" 2>/dev/null | head -n 1 | sed 's/"url":"\(.*\)"/\1/') || true
-	[[ -n $gw ]] && break
-	sleep 0.1
-done
-[[ -n $gw ]] || fail "warden serve did not start"
+# serve BIN LOG DATA: start a gateway and print its base URL.
+serve() {
+	local bin=$1 log=$2
+	WARDEN_DATA_DIR=$3 BENCH_UPSTREAM_KEY=sk-bench "$bin" serve --config "$tmp/warden.yaml" 2>"$log" &
+	pids+=($!)
+	local u=""
+	for _ in $(seq 150); do
+		u=$(grep -o '"url":"http://[^"]*/v1"' "$log" 2>/dev/null | head -n 1 | sed 's/"url":"\(.*\)"/\1/') || true
+		[[ -n $u ]] && break
+		sleep 0.1
+	done
+	[[ -n $u ]] || fail "$bin serve did not start"
+	gw_url=$u
+}
+serve "$tmp/warden" "$tmp/serve.log" "$WARDEN_DATA_DIR"
+gw=$gw_url
+if [[ -n ${BASELINE:-} ]]; then
+	mkdir -p "$tmp/data-base"
+	BASE_KEY=$(WARDEN_DATA_DIR="$tmp/data-base" "$tmp/warden-base" apikey create --name bench --models gpt-4o-mini --tenant bench 2>/dev/null | tail -n 1)
+	export BASE_KEY
+	serve "$tmp/warden-base" "$tmp/serve-base.log" "$tmp/data-base"
+	gwb=$gw_url
+fi
 
 load() { # name round url extra-flags...
 	local name=$1 round=$2 url=$3
@@ -107,16 +132,26 @@ load() { # name round url extra-flags...
 echo "bench: load before: $(uptime)" >&2
 echo "bench: priming the vault with the 1000 recurring value sets" >&2
 "$tmp/loadgen" -url "$gw" -key-env BENCH_KEY -rate 250 -n 1000 -warmup 0s -distinct 1000 >/dev/null
+if [[ -n ${BASELINE:-} ]]; then
+	"$tmp/loadgen" -url "$gwb" -key-env BASE_KEY -rate 250 -n 1000 -warmup 0s -distinct 1000 >/dev/null
+fi
 for r in $(seq "$ROUNDS"); do
 	load direct "$r" "$direct" -rate "$RATE" -duration "$DURATION"
 	load bare-proxy "$r" "$bare" -rate "$RATE" -duration "$DURATION"
 	load protected "$r" "$gw" -key-env BENCH_KEY -rate "$RATE" -duration "$DURATION" -distinct 1000
 	load protected-fresh "$r" "$gw" -key-env BENCH_KEY -rate "$FRESH_RATE" -duration "$DURATION" -distinct 100000 -seed $((100 + r))
 	load passthrough "$r" "$gw" -key-env BENCH_KEY -rate "$RATE" -duration "$DURATION" -pii=false
+	if [[ -n ${BASELINE:-} ]]; then
+		load protected-base "$r" "$gwb" -key-env BASE_KEY -rate "$RATE" -duration "$DURATION" -distinct 1000
+		load passthrough-base "$r" "$gwb" -key-env BASE_KEY -rate "$RATE" -duration "$DURATION" -pii=false
+	fi
 done
 for r in $(seq "$STREAM_ROUNDS"); do
 	load stream-direct "$r" "$direct" -stream -rate "$STREAM_RATE" -duration "$STREAM_DURATION"
 	load stream-protected "$r" "$gw" -key-env BENCH_KEY -distinct 1000 -stream -rate "$STREAM_RATE" -duration "$STREAM_DURATION"
+	if [[ -n ${BASELINE:-} ]]; then
+		load stream-protected-base "$r" "$gwb" -key-env BASE_KEY -distinct 1000 -stream -rate "$STREAM_RATE" -duration "$STREAM_DURATION"
+	fi
 done
 echo "bench: load after: $(uptime)" >&2
 
@@ -132,13 +167,13 @@ jq -r -s '
 	| $r.direct as $d | $r["stream-direct"] as $sd
 	| "| scenario | target rps | rps achieved | p50 ms | p90 ms | p99 ms | max ms | errors/sent | added p50 | added p99 |",
 	  "|---|---|---|---|---|---|---|---|---|---|",
-	  ( ["direct", "bare-proxy", "protected", "protected-fresh", "passthrough"][] as $n | $r[$n]
+	  ( ["direct", "bare-proxy", "protected", "protected-fresh", "passthrough", "protected-base", "passthrough-base"][] as $n | select($r[$n] != null) | $r[$n]
 	    | "| \($n) | \(.target_rps) | \(.achieved_rps | f) | \(.p50 | f) | \(.p90 | f) | \(.p99 | f) | \(.max | f) | \(.errors)/\(.sent) | "
 	      + (if $n == "direct" then "– | – |" else "\(.p50 - $d.p50 | f) | \(.p99 - $d.p99 | f) |" end) ),
 	  "",
 	  "| streamed chat | rps | TTFB p50 ms | TTFB p99 ms | total p50 ms | errors/sent | added TTFB p50 | added TTFB p99 |",
 	  "|---|---|---|---|---|---|---|---|",
-	  ( ["stream-direct", "stream-protected"][] as $n | $r[$n]
+	  ( ["stream-direct", "stream-protected", "stream-protected-base"][] as $n | select($r[$n] != null) | $r[$n]
 	    | "| \($n) | \(.achieved_rps | f) | \(.t50 | f) | \(.t99 | f) | \(.p50 | f) | \(.errors)/\(.sent) | "
 	      + (if $n == "stream-direct" then "– | – |" else "\(.t50 - $sd.t50 | f) | \(.t99 - $sd.t99 | f) |" end) ),
 	  "",

@@ -61,6 +61,12 @@ echo "test: go test -race"
 # bench/audit.sh, not under the race detector here.
 WARDEN_AUDIT_MILLION=0 go test -race -count=1 ./...
 
+echo "test: warden probe against examples/quickstart.yaml"
+probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/warden-probe.XXXXXX")
+go build -o "$probe_dir/warden" ./cmd/warden
+WARDEN_DATA_DIR="$probe_dir/data" "$probe_dir/warden" probe --config examples/quickstart.yaml
+rm -rf "$probe_dir"
+
 echo "test: e2e (official openai and @anthropic-ai/sdk npm packages against warden serve)"
 if ! command -v jq >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get install -y -qq jq >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq jq >/dev/null 2>&1)) || true
