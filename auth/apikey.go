@@ -39,6 +39,13 @@ var (
 	ErrInvalidKey = errors.New("auth: invalid API key")
 	// ErrNotFound reports an id or name that names no active key.
 	ErrNotFound = errors.New("auth: no such API key")
+	// ErrUnavailable is wrapped by the errors of checks that could not
+	// be made because the store did not answer (within store.timeout,
+	// see store.ErrTimeout) or failed: the credential is neither valid
+	// nor invalid yet. The gateway answers 503 with Retry-After, never
+	// 401. It is not ErrInvalidKey and does not wrap
+	// ErrUnauthenticated.
+	ErrUnavailable = errors.New("auth: credentials could not be checked: store unavailable")
 )
 
 // KeySpec describes a key to create.
@@ -132,7 +139,7 @@ func (k *APIKeys) Create(ctx context.Context, spec KeySpec) (string, KeyInfo, er
 	if !spec.Expires.IsZero() {
 		exp = expires.Unix()
 	}
-	err := k.db.Write(ctx, func(tx *sql.Tx) error {
+	err := k.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO api_keys (id, name, secret_sha, tenant, models, roles, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			id, spec.Name, sha[:], spec.Tenant, strings.Join(spec.Models, ","), strings.Join(spec.Roles, ","), now.Unix(), exp)
 		return err
@@ -178,7 +185,9 @@ func isBase64URL(s string) bool {
 // caller must not modify. The secret's hash is compared in constant
 // time; every failure is ErrInvalidKey, which never contains the key.
 // A key revoked by another process stops verifying here within the
-// cache TTL; one revoked through this APIKeys, at once.
+// cache TTL; one revoked through this APIKeys, at once. A key that is
+// not cached (or whose cache entry expired) while the store does not
+// answer within store.timeout gives an error wrapping ErrUnavailable.
 func (k *APIKeys) Verify(ctx context.Context, key string) (*Principal, error) {
 	id, secret, ok := parseKey(key)
 	if !ok {
@@ -245,16 +254,37 @@ func (k *APIKeys) active(ctx context.Context, id string) (bool, error) {
 	return info.RevokedAt.IsZero() && (info.ExpiresAt.IsZero() || now.Before(info.ExpiresAt)), nil
 }
 
+// load reads key id: ErrNotFound when there is none, an error wrapping
+// ErrUnavailable when the store could not say.
 func (k *APIKeys) load(ctx context.Context, id string) (KeyInfo, []byte, error) {
-	row := k.db.Read().QueryRowContext(ctx, `SELECT id, name, secret_sha, tenant, models, roles, created_at, expires_at, revoked_at FROM api_keys WHERE id = $1`, id)
-	info, sha, err := scanKey(row)
+	info, sha, err := k.loadRow(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return KeyInfo{}, nil, ErrNotFound
 	}
 	if err != nil {
-		return KeyInfo{}, nil, fmt.Errorf("auth: loading API key: %w", err)
+		return KeyInfo{}, nil, unavailable("loading API key", err)
 	}
 	return info, sha, nil
+}
+
+func (k *APIKeys) loadRow(ctx context.Context, id string) (_ KeyInfo, _ []byte, err error) {
+	ctx, end := k.db.Bound(ctx)
+	defer end(&err)
+	return scanKey(k.db.Read().QueryRowContext(ctx, `SELECT id, name, secret_sha, tenant, models, roles, created_at, expires_at, revoked_at FROM api_keys WHERE id = $1`, id))
+}
+
+// unavailable wraps a store failure during what as ErrUnavailable. The
+// store error is scrubbed: driver messages name the database's host
+// and user.
+func unavailable(what string, err error) error {
+	return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, store.Scrub(err))
+}
+
+// write runs fn in one write transaction under the store's deadline.
+func (k *APIKeys) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
+	ctx, end := k.db.Bound(ctx)
+	defer end(&err)
+	return k.db.Write(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
 type scanner interface{ Scan(dest ...any) error }
@@ -289,7 +319,9 @@ func splitList(s string) []string {
 
 // List returns every key, revoked and expired ones included, newest
 // first. Secrets are not stored, so none is returned.
-func (k *APIKeys) List(ctx context.Context) ([]KeyInfo, error) {
+func (k *APIKeys) List(ctx context.Context) (_ []KeyInfo, err error) {
+	ctx, end := k.db.Bound(ctx)
+	defer end(&err)
 	rows, err := k.db.Read().QueryContext(ctx, `SELECT id, name, secret_sha, tenant, models, roles, created_at, expires_at, revoked_at FROM api_keys ORDER BY created_at DESC, id`)
 	if err != nil {
 		return nil, fmt.Errorf("auth: listing API keys: %w", err)
@@ -312,7 +344,7 @@ func (k *APIKeys) List(ctx context.Context) ([]KeyInfo, error) {
 func (k *APIKeys) Revoke(ctx context.Context, idOrName string) (int, error) {
 	var n int64
 	now := k.now().Unix()
-	err := k.db.Write(ctx, func(tx *sql.Tx) error {
+	err := k.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL`, now, idOrName)
 		if err != nil {
 			return err

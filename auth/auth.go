@@ -51,8 +51,10 @@ const (
 
 // ErrUnauthenticated is wrapped by every error [Authenticator.Authenticate]
 // returns for missing, malformed or invalid credentials (the gateway
-// answers 401). Other errors (a database outage) mean the credentials
-// could not be checked; the request must still be refused.
+// answers 401). Other errors mean the credentials could not be checked
+// and the request must still be refused: a store that failed or did not
+// answer within store.timeout gives one wrapping [ErrUnavailable] (503
+// with Retry-After).
 var ErrUnauthenticated = errors.New("auth: missing or invalid credentials")
 
 // unauth makes an ErrUnauthenticated naming the reason (never the

@@ -104,7 +104,9 @@ type Issuer struct {
 
 	mu       sync.Mutex
 	keys     map[string]*keyEntry // by kid; published until expires
-	lastLoad time.Time
+	lastLoad time.Time            // of the last successful load
+	lastTry  time.Time            // of the last load attempt
+	loadErr  error                // of that attempt; nil if it worked
 }
 
 // NewIssuer returns an issuer with a current signing key: loaded from

@@ -61,9 +61,11 @@ func (is *Issuer) current(ctx context.Context) (*keyEntry, error) {
 func (is *Issuer) currentLocked(ctx context.Context) (*keyEntry, error) {
 	now := is.now()
 	if is.db != nil && (is.lastLoad.IsZero() || now.Sub(is.lastLoad) >= refreshEvery) {
-		if err := is.loadLocked(ctx); err != nil {
+		if err := is.reloadLocked(ctx, now); err != nil && is.pickLocked(now) == nil {
 			return nil, err
 		}
+		// On failure a known current key keeps signing: nothing newer
+		// can be stored while the store is down.
 	}
 	cur := is.pickLocked(now)
 	if cur != nil && cur.signer == nil {
@@ -79,7 +81,7 @@ func (is *Issuer) currentLocked(ctx context.Context) (*keyEntry, error) {
 			return nil, err
 		}
 	}
-	if !now.Before(cur.retire.Add(-is.prepublish())) && !is.hasSuccessorLocked(cur) {
+	if !now.Before(cur.retire.Add(-is.prepublish())) && !is.hasSuccessorLocked(cur) && is.loadErr == nil {
 		// Best effort: on failure the next call tries again, and at
 		// retirement a key is made synchronously (or the error surfaces).
 		is.addKeyLocked(ctx, cur.retire)
@@ -164,7 +166,7 @@ func (is *Issuer) storeKey(ctx context.Context, k *keyEntry, priv ed25519.Privat
 		return fmt.Errorf("auth: sealing a token-signing key: %w", err)
 	}
 	k.sealed = sealed
-	err = is.db.Write(ctx, func(tx *sql.Tx) error {
+	err = is.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM auth_signing_keys WHERE expires_at <= $1`, is.now().Unix()); err != nil {
 			return err
 		}
@@ -173,18 +175,43 @@ func (is *Issuer) storeKey(ctx context.Context, k *keyEntry, priv ed25519.Privat
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("auth: storing a token-signing key: %w", err)
+		return unavailable("storing a token-signing key", err)
 	}
 	return nil
 }
 
+// write runs fn in one write transaction under the store's deadline.
+func (is *Issuer) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
+	ctx, end := is.db.Bound(ctx)
+	defer end(&err)
+	return is.db.Write(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+}
+
+// reloadLocked re-reads the keys (loadLocked). After a failure it does
+// not ask the store again for reloadEvery, returning that failure, so a
+// stalled store costs one store.timeout per reloadEvery, not one per
+// caller queued on the issuer's lock.
+func (is *Issuer) reloadLocked(ctx context.Context, now time.Time) error {
+	if is.loadErr != nil && now.Sub(is.lastTry) < reloadEvery {
+		return is.loadErr
+	}
+	is.lastTry = now
+	is.loadErr = nil
+	if err := is.loadLocked(ctx); err != nil {
+		is.loadErr = unavailable("loading token-signing keys", err)
+	}
+	return is.loadErr
+}
+
 // loadLocked re-reads every unexpired key, keeping signers already
 // unsealed.
-func (is *Issuer) loadLocked(ctx context.Context) error {
+func (is *Issuer) loadLocked(ctx context.Context) (err error) {
 	now := is.now()
+	ctx, end := is.db.Bound(ctx)
+	defer end(&err)
 	rows, err := is.db.Read().QueryContext(ctx, `SELECT kid, public_key, private_sealed, created_at, retire_at, expires_at FROM auth_signing_keys WHERE expires_at > $1`, now.Unix())
 	if err != nil {
-		return fmt.Errorf("auth: loading token-signing keys: %w", err)
+		return err
 	}
 	defer rows.Close()
 	loaded := map[string]*keyEntry{}
@@ -193,7 +220,7 @@ func (is *Issuer) loadLocked(ctx context.Context) error {
 		var pub []byte
 		var created, retire, expires int64
 		if err := rows.Scan(&k.kid, &pub, &k.sealed, &created, &retire, &expires); err != nil {
-			return fmt.Errorf("auth: loading token-signing keys: %w", err)
+			return err
 		}
 		if len(pub) != ed25519.PublicKeySize {
 			return fmt.Errorf("auth: token-signing key %s: public key is %d bytes", k.kid, len(pub))
@@ -206,7 +233,7 @@ func (is *Issuer) loadLocked(ctx context.Context) error {
 		loaded[k.kid] = k
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("auth: loading token-signing keys: %w", err)
+		return err
 	}
 	is.keys, is.lastLoad = loaded, now
 	return nil
@@ -238,9 +265,10 @@ func (is *Issuer) publicKey(ctx context.Context, kid string) (ed25519.PublicKey,
 	now := is.now()
 	k, ok := is.keys[kid]
 	if is.db != nil && (now.Sub(is.lastLoad) >= refreshEvery || (!ok && now.Sub(is.lastLoad) >= reloadEvery)) {
-		if err := is.loadLocked(ctx); err != nil {
-			return nil, false, err
+		if err := is.reloadLocked(ctx, now); err != nil && !ok {
+			return nil, false, err // unknown kid: cannot tell whether it is ours
 		}
+		// On failure a known key still verifies: keys only ever expire.
 		k, ok = is.keys[kid]
 	}
 	if !ok || !now.Before(k.expires) {

@@ -38,7 +38,9 @@ type Registration struct {
 // that is missing, revoked or did not pass its checks.
 var ErrNotApproved = errors.New("model is not approved in the model registry")
 
-// Registry stores registrations in Warden's database.
+// Registry stores registrations in Warden's database. Every call runs
+// under the store's deadline (store.timeout): a stalled database gives
+// an error matching store.ErrTimeout, which is not ErrNotApproved.
 type Registry struct {
 	db *store.DB
 }
@@ -77,14 +79,16 @@ func (r *Registry) Put(ctx context.Context, reg Registration) error {
 		ON CONFLICT (name) DO UPDATE SET root_digest = excluded.root_digest, files = excluded.files, signer = excluded.signer,
 		verdict = excluded.verdict, source = excluded.source, licence = excluded.licence, approved = excluded.approved,
 		updated_at = excluded.updated_at`, r.ph(1), r.ph(2), r.ph(3), r.ph(4), r.ph(5), r.ph(6), r.ph(7), r.ph(8), r.ph(9))
-	return r.db.Write(ctx, func(tx *sql.Tx) error {
+	return r.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, q, reg.Name, reg.RootDigest, reg.Files, reg.Signer, string(reg.Verdict), reg.Source, reg.Licence, approved, time.Now().Unix())
 		return err
 	})
 }
 
 // Get returns a model's registration, or ErrNotApproved when it has none.
-func (r *Registry) Get(ctx context.Context, name string) (Registration, error) {
+func (r *Registry) Get(ctx context.Context, name string) (_ Registration, err error) {
+	ctx, end := r.db.Bound(ctx)
+	defer end(&err)
 	row := r.db.Read().QueryRowContext(ctx, `SELECT name, root_digest, files, signer, verdict, source, licence, approved, updated_at FROM models WHERE name = `+r.ph(1), name)
 	reg, err := scanRegistration(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -94,7 +98,9 @@ func (r *Registry) Get(ctx context.Context, name string) (Registration, error) {
 }
 
 // List returns every registration by name.
-func (r *Registry) List(ctx context.Context) ([]Registration, error) {
+func (r *Registry) List(ctx context.Context) (_ []Registration, err error) {
+	ctx, end := r.db.Bound(ctx)
+	defer end(&err)
 	rows, err := r.db.Read().QueryContext(ctx, `SELECT name, root_digest, files, signer, verdict, source, licence, approved, updated_at FROM models ORDER BY name`)
 	if err != nil {
 		return nil, err
@@ -114,7 +120,7 @@ func (r *Registry) List(ctx context.Context) ([]Registration, error) {
 // Revoke withdraws a model's approval, keeping its record.
 func (r *Registry) Revoke(ctx context.Context, name string) error {
 	var n int64
-	err := r.db.Write(ctx, func(tx *sql.Tx) error {
+	err := r.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE models SET approved = 0, updated_at = `+r.ph(1)+` WHERE name = `+r.ph(2), time.Now().Unix(), name)
 		if err != nil {
 			return err
@@ -126,6 +132,13 @@ func (r *Registry) Revoke(ctx context.Context, name string) error {
 		return fmt.Errorf("%w: %q is not registered", ErrNotApproved, name)
 	}
 	return err
+}
+
+// write runs fn in one write transaction under the store's deadline.
+func (r *Registry) write(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) (err error) {
+	ctx, end := r.db.Bound(ctx)
+	defer end(&err)
+	return r.db.Write(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
 }
 
 // Approved returns nil when name is registered, approved and scanned

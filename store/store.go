@@ -9,6 +9,14 @@
 // Migrations are embedded SQL files, migrations/<engine>/NNNN_name.sql,
 // applied in order at [Open] and recorded in schema_migrations. Adding a
 // feature's tables is adding one file per engine.
+//
+// Calls on the request path run under [DB.Bound], the store's deadline
+// (Options.Timeout, config key store.timeout, default 2s), so a stalled
+// database fails them with [ErrTimeout] instead of holding them for the
+// outage. [DB.CheckWrite], [DB.CheckDisk] and [FreeDisk] are the
+// readiness checks; their errors, like every [Scrub]bed error, never
+// name the DSN's host, port, user or database. [DB.Listen] and
+// [DB.Notify] carry PostgreSQL notifications between processes.
 package store
 
 import (
@@ -20,6 +28,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -37,10 +47,17 @@ const (
 
 // DB is an open, migrated database. It is safe for concurrent use.
 type DB struct {
-	engine Engine
-	read   *sql.DB
-	write  *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: same pool as read
-	path   string  // SQLite file
+	engine  Engine
+	read    *sql.DB
+	write   *sql.DB // SQLite: one connection, BEGIN IMMEDIATE; PostgreSQL: same pool as read
+	path    string  // SQLite file
+	dsn     string  // PostgreSQL URL, for listener connections; never printed
+	timeout time.Duration
+
+	// Background work (listeners) runs until Close.
+	bg     context.Context
+	stopBg context.CancelFunc
+	bgWG   sync.WaitGroup
 }
 
 // Options tunes [Open]. The zero value is the default.
@@ -50,6 +67,10 @@ type Options struct {
 	BusyTimeoutMS int
 	// MaxReaders bounds the read connections. Default 8.
 	MaxReaders int
+	// Timeout is the deadline of one store call made through [DB.Bound]
+	// (config key store.timeout). Open itself (connecting, migrating) is
+	// bounded by its ctx only. Default [DefaultTimeout], 2s.
+	Timeout time.Duration
 }
 
 // Open opens the database named by dsn and applies pending migrations.
@@ -61,6 +82,9 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	if opt.MaxReaders <= 0 {
 		opt.MaxReaders = 8
+	}
+	if opt.Timeout <= 0 {
+		opt.Timeout = DefaultTimeout
 	}
 	var (
 		db  *DB
@@ -77,6 +101,8 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	db.timeout = opt.Timeout
+	db.bg, db.stopBg = context.WithCancel(context.WithoutCancel(ctx))
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -153,7 +179,7 @@ func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 		// pgx errors may echo the URL; it may hold a password.
 		return nil, fmt.Errorf("store: postgres: cannot connect: %s", redactURL(redactURL(err.Error(), dsn), url))
 	}
-	return &DB{engine: Postgres, read: pool, write: pool}, nil
+	return &DB{engine: Postgres, read: pool, write: pool, dsn: dsn}, nil
 }
 
 // redactURL removes url from msg.
@@ -236,8 +262,12 @@ func (db *DB) Compact(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection.
+// Close stops background work (listeners) and closes every connection.
 func (db *DB) Close() error {
+	if db.stopBg != nil {
+		db.stopBg()
+		db.bgWG.Wait()
+	}
 	err := db.read.Close()
 	if db.write != db.read {
 		if werr := db.write.Close(); err == nil {

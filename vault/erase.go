@@ -12,15 +12,22 @@ import (
 // Forget deletes the original behind tok, so the token can no longer be
 // restored (a GDPR erasure request for one value). It reports whether
 // there was anything to delete. Tokenizing the same value later stores
-// it again under the same token.
+// it again under the same token. In the same transaction it advances
+// the tenant's erasure generation: this process stops restoring the
+// value at once, every other within the invalidation interval (see the
+// package doc).
 func (t *Tenant) Forget(ctx context.Context, tok transform.TokenRef) (bool, error) {
 	v := t.v
-	tk, err := v.tenantKeys(ctx, t.name, false)
+	tk, _, err := v.tenantKeys(ctx, t.name, false, false)
 	if err != nil || tk == nil {
 		return false, err
 	}
-	var mac []byte
-	err = v.db.Write(ctx, func(tx *sql.Tx) error {
+	var (
+		mac []byte
+		gen int64
+	)
+	err = v.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		mac = nil
 		err := tx.QueryRowContext(ctx, "DELETE FROM tokens WHERE tenant_id = $1 AND id = $2 AND type = $3 RETURNING mac",
 			tk.id, tok.ID, tok.Type).Scan(&mac)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -29,7 +36,11 @@ func (t *Tenant) Forget(ctx context.Context, tok transform.TokenRef) (bool, erro
 		if err != nil {
 			return fmt.Errorf("vault: forget: %w", err)
 		}
-		return nil
+		if err := tx.QueryRowContext(ctx, "UPDATE tenants SET generation = generation + 1 WHERE id = $1 RETURNING generation",
+			tk.id).Scan(&gen); err != nil {
+			return fmt.Errorf("vault: forget: %w", err)
+		}
+		return v.db.Notify(ctx, tx, erasureChannel)
 	})
 	if err != nil {
 		return false, err
@@ -43,6 +54,9 @@ func (t *Tenant) Forget(ctx context.Context, tok transform.TokenRef) (bool, erro
 	if mac == nil {
 		return false, nil
 	}
+	v.bumpGeneration(t.name, tk.id, gen)
+	// The checkpoint waits for the gateway's readers and writers (up to
+	// SQLite's busy timeout), so it is not under store.timeout.
 	return true, v.db.Compact(ctx)
 }
 
@@ -50,6 +64,8 @@ func (t *Tenant) Forget(ctx context.Context, tok transform.TokenRef) (bool, erro
 // stored, so none of its tokens can ever be restored (crypto-shredding).
 // It reports whether the tenant existed. Tokenizing for the same tenant
 // name afterwards starts a new tenant with new keys and new tokens.
+// This process forgets the tenant at once, every other within the
+// invalidation interval (see the package doc).
 //
 // On SQLite deleted rows are overwritten (secure_delete) and the
 // write-ahead log is truncated. Backups and PostgreSQL's dead tuples
@@ -60,7 +76,10 @@ func (v *Vault) Shred(ctx context.Context, tenant string) (bool, error) {
 		return false, ErrBadTenant
 	}
 	var tid int64
+	// Not under store.timeout: the transaction deletes every token of
+	// the tenant, so it grows with the tenant; only ctx bounds it.
 	err := v.db.Write(ctx, func(tx *sql.Tx) error {
+		tid = 0
 		err := tx.QueryRowContext(ctx, "DELETE FROM tenants WHERE name = $1 RETURNING id", tenant).Scan(&tid)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -75,13 +94,13 @@ func (v *Vault) Shred(ctx context.Context, tenant string) (bool, error) {
 				return fmt.Errorf("vault: shred %s: %w", tenant, err)
 			}
 		}
-		return nil
+		return v.db.Notify(ctx, tx, erasureChannel)
 	})
 	if err != nil {
 		return false, err
 	}
 	v.mu.Lock()
-	tk := v.tenants[tenant]
+	tk := stKeys(v.tenants[tenant])
 	v.mu.Unlock()
 	if tk != nil {
 		v.dropTenantCaches(tenant, tk.id)
@@ -101,6 +120,8 @@ func (v *Vault) Shred(ctx context.Context, tenant string) (bool, error) {
 // their rows.
 func (v *Vault) Purge(ctx context.Context) (int64, error) {
 	var n int64
+	// Not under store.timeout: the work grows with the data; only ctx
+	// bounds it.
 	err := v.db.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, "DELETE FROM tokens WHERE expires_at IS NOT NULL AND expires_at <= $1", v.now().Unix())
 		if err != nil {

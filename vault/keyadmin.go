@@ -17,7 +17,9 @@ type Stats struct {
 	DataKeys map[uint32]int64
 }
 
-// Stats counts tenants, tokens and data keys per KEK version.
+// Stats counts tenants, tokens and data keys per KEK version. Counting
+// every row takes time that grows with the vault, so only ctx bounds it
+// (not store.timeout).
 func (v *Vault) Stats(ctx context.Context) (Stats, error) {
 	st := Stats{DataKeys: map[uint32]int64{}}
 	db := v.db.Read()
@@ -56,28 +58,35 @@ func (v *Vault) Rewrap(ctx context.Context) (int, error) {
 			wrapped           []byte
 		}
 		var batch []row
-		rows, err := v.db.Read().QueryContext(ctx, `SELECT k.id, k.tenant_id, t.name, k.purpose, k.kek_version, k.wrapped
-			FROM data_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.kek_version <> $1 ORDER BY k.id LIMIT 100`, int64(cur))
-		if err != nil {
-			return moved, fmt.Errorf("vault: rewrap: %w", err)
-		}
-		for rows.Next() {
-			var r row
-			if err := rows.Scan(&r.id, &r.tenantID, &r.tenant, &r.purpose, &r.ver, &r.wrapped); err != nil {
-				rows.Close()
-				return moved, fmt.Errorf("vault: rewrap: %w", err)
+		err := func() (err error) {
+			ctx, end := v.db.Bound(ctx)
+			defer end(&err)
+			rows, err := v.db.Read().QueryContext(ctx, `SELECT k.id, k.tenant_id, t.name, k.purpose, k.kek_version, k.wrapped
+				FROM data_keys k JOIN tenants t ON t.id = k.tenant_id WHERE k.kek_version <> $1 ORDER BY k.id LIMIT 100`, int64(cur))
+			if err != nil {
+				return fmt.Errorf("vault: rewrap: %w", err)
 			}
-			batch = append(batch, r)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return moved, fmt.Errorf("vault: rewrap: %w", err)
+			defer rows.Close()
+			for rows.Next() {
+				var r row
+				if err := rows.Scan(&r.id, &r.tenantID, &r.tenant, &r.purpose, &r.ver, &r.wrapped); err != nil {
+					return fmt.Errorf("vault: rewrap: %w", err)
+				}
+				batch = append(batch, r)
+			}
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("vault: rewrap: %w", err)
+			}
+			return nil
+		}()
+		if err != nil {
+			return moved, err
 		}
 		if len(batch) == 0 {
 			return moved, nil
 		}
 		n := 0
-		err = v.db.Write(ctx, func(tx *sql.Tx) error {
+		err = v.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			n = 0
 			for _, r := range batch {
 				ad := keyAAD(r.tenant, r.tenantID, r.purpose)

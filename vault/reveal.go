@@ -35,7 +35,7 @@ func (t *Tenant) RevealBatch(ctx context.Context, toks []transform.TokenRef, val
 		return fmt.Errorf("vault: reveal: %d tokens, %d values, %d found", len(toks), len(values), len(found))
 	}
 	v := t.v
-	tk, err := v.tenantKeys(ctx, t.name, false)
+	tk, gen, err := v.tenantKeys(ctx, t.name, false, false)
 	if err != nil {
 		return err
 	}
@@ -51,7 +51,7 @@ func (t *Tenant) RevealBatch(ctx context.Context, toks []transform.TokenRef, val
 		}
 		ck := cacheKey(tk.id, tok.ID)
 		if v.reveals != nil {
-			if r, ok := v.reveals.Get(ck); ok && now.Before(r.until) {
+			if r, ok := v.reveals.Get(ck); ok && r.gen == gen && now.Before(r.until) {
 				if r.typ == tok.Type {
 					values[i], found[i] = r.value, true
 				}
@@ -72,7 +72,7 @@ func (t *Tenant) RevealBatch(ctx context.Context, toks []transform.TokenRef, val
 	}
 	for start := 0; start < len(ids); start += batchRows {
 		chunk := ids[start:min(start+batchRows, len(ids))]
-		if err := v.fetch(ctx, tk, chunk, func(id []byte, typ, value string) {
+		if err := v.fetch(ctx, tk, gen, chunk, func(id []byte, typ, value string) {
 			for _, i := range miss[string(id)] {
 				if toks[i].Type == typ {
 					values[i], found[i] = value, true
@@ -96,8 +96,10 @@ func validID(id []byte) bool {
 }
 
 // fetch reads and decrypts the rows with the given ids, calling fn for
-// each live one and caching it.
-func (v *Vault) fetch(ctx context.Context, tk *tenantKeys, ids []any, fn func(id []byte, typ, value string)) error {
+// each live one and caching it under generation gen.
+func (v *Vault) fetch(ctx context.Context, tk *tenantKeys, gen int64, ids []any, fn func(id []byte, typ, value string)) (err error) {
+	ctx, end := v.db.Bound(ctx)
+	defer end(&err)
 	args := append([]any{tk.id}, ids...)
 	rows, err := v.db.Read().QueryContext(ctx, "SELECT id, type, value, expires_at FROM tokens WHERE tenant_id = $1 AND id IN ("+v.db.Params(2, len(ids))+")", args...)
 	if err != nil {
@@ -130,7 +132,7 @@ func (v *Vault) fetch(ctx context.Context, tk *tenantKeys, ids []any, fn func(id
 			if exp.Valid && exp.Int64 < u.Unix() {
 				u = time.Unix(exp.Int64, 0)
 			}
-			v.reveals.Add(cacheKey(tk.id, id), revealed{typ: typ, value: value, until: u})
+			v.reveals.Add(cacheKey(tk.id, id), revealed{typ: typ, value: value, until: u, gen: gen})
 		}
 	}
 	if err := rows.Err(); err != nil {

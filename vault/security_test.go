@@ -46,7 +46,7 @@ func TestCanariesNeverRestInTheClear(t *testing.T) {
 				if got := mustRestore(t, tn, text); !strings.Contains(got, "219-09-9999") {
 					t.Fatal("restore failed")
 				}
-				tk, err := v.tenantKeys(ctx, tenant, false)
+				tk, _, err := v.tenantKeys(ctx, tenant, false, false)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -100,7 +100,7 @@ func TestIDCollision(t *testing.T) {
 	v := e.open()
 	tn := v.Tenant("acme")
 	mustToken(t, tn, "PERSON", "somebody") // creates the tenant
-	tk, _ := v.tenantKeys(ctx, "acme", false)
+	tk, _, _ := v.tenantKeys(ctx, "acme", false, false)
 	mac := tk.mac("PERSON", "Zed")
 	plant := func(id []byte) {
 		other := bytes.Repeat([]byte{0xee}, 32)

@@ -43,39 +43,32 @@ func (t *Tenant) TokenBatch(ctx context.Context, types, values []string) ([]stri
 			return nil, fmt.Errorf("vault: item %d: %w (%d bytes)", i, ErrValueTooLong, MaxValueLen)
 		}
 	}
-	out, err := t.tokenBatch(ctx, types, values)
-	if err != nil && t.v.tenantGone(ctx, t.name) {
+	for attempt := 1; ; attempt++ {
+		out, used, err := t.tokenBatch(ctx, types, values, attempt > 1)
 		// Another process shredded the tenant while its keys sat in our
-		// cache: start the tenant afresh, once.
-		out, err = t.tokenBatch(ctx, types, values)
+		// cache (the insert fails its foreign key): start afresh, with
+		// the tenant row the store holds now.
+		if err == nil || attempt == 3 || used == 0 || errors.Is(err, store.ErrTimeout) || !t.v.tenantGone(ctx, t.name, used) {
+			return out, err
+		}
 	}
-	return out, err
 }
 
-// tenantGone reports whether the cached tenant row no longer exists,
-// dropping its caches if so.
-func (v *Vault) tenantGone(ctx context.Context, name string) bool {
-	v.mu.Lock()
-	tk := v.tenants[name]
-	v.mu.Unlock()
-	if tk == nil {
-		return false
-	}
-	var one int
-	err := v.db.Read().QueryRowContext(ctx, "SELECT 1 FROM tenants WHERE id = $1", tk.id).Scan(&one)
-	if !errors.Is(err, sql.ErrNoRows) {
-		return false
-	}
-	v.dropTenantCaches(name, tk.id)
-	return true
-}
-
-func (t *Tenant) tokenBatch(ctx context.Context, types, values []string) ([]string, error) {
+// tokenBatch is one attempt of TokenBatch; used is the tenant row id
+// whose keys it used (0 if it got none). recheck reads the tenant row
+// whatever the cache holds.
+func (t *Tenant) tokenBatch(ctx context.Context, types, values []string, recheck bool) (_ []string, used int64, err error) {
 	v := t.v
-	tk, err := v.tenantKeys(ctx, t.name, true)
+	tk, gen, err := v.tenantKeys(ctx, t.name, true, recheck)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
+	out, err := v.tokenize(ctx, tk, gen, types, values)
+	return out, tk.id, err
+}
+
+// tokenize tokenizes with the keys tk of generation gen.
+func (v *Vault) tokenize(ctx context.Context, tk *tenantKeys, gen int64, types, values []string) ([]string, error) {
 	now := v.now()
 	out := make([]string, len(values))
 	var pending []*item
@@ -84,7 +77,7 @@ func (t *Tenant) tokenBatch(ctx context.Context, types, values []string) ([]stri
 		mac := tk.mac(types[i], values[i])
 		ck := cacheKey(tk.id, mac)
 		if v.known != nil {
-			if k, ok := v.known.Get(ck); ok && now.Before(k.until) {
+			if k, ok := v.known.Get(ck); ok && k.gen == gen && now.Before(k.until) {
 				out[i] = k.token
 				continue
 			}
@@ -113,7 +106,7 @@ func (t *Tenant) tokenBatch(ctx context.Context, types, values []string) ([]stri
 			if it.expires != 0 && it.expires < until.Unix() {
 				continue // expiring soon: do not cache past the row's life
 			}
-			v.known.Add(it.ck, known{token: tok, until: until})
+			v.known.Add(it.ck, known{token: tok, until: until, gen: gen})
 		}
 	}
 	return out, nil
@@ -141,7 +134,7 @@ func (v *Vault) resolve(ctx context.Context, tk *tenantKeys, items []*item) erro
 		}
 	}
 	// First a read: values seen before need no write transaction.
-	todo, err := v.lookup(ctx, v.db.Read(), tk, items)
+	todo, err := v.lookupRead(ctx, tk, items)
 	if err != nil {
 		return err
 	}
@@ -155,7 +148,7 @@ func (v *Vault) resolve(ctx context.Context, tk *tenantKeys, items []*item) erro
 	for i, it := range start {
 		saved[i] = *it
 	}
-	return v.db.Write(ctx, func(tx *sql.Tx) error {
+	return v.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		todo := slices.Clone(start)
 		for i, it := range start {
 			*it = saved[i]
@@ -197,6 +190,13 @@ func (v *Vault) resolve(ctx context.Context, tk *tenantKeys, items []*item) erro
 		}
 		return nil
 	})
+}
+
+// lookupRead is lookup on the read pool, under the store's deadline.
+func (v *Vault) lookupRead(ctx context.Context, tk *tenantKeys, items []*item) (_ []*item, err error) {
+	ctx, end := v.db.Bound(ctx)
+	defer end(&err)
+	return v.lookup(ctx, v.db.Read(), tk, items)
 }
 
 type querier interface {

@@ -19,15 +19,36 @@
 // Caches. Unwrapped tenant keys are kept for Config.KeyCacheTTL. Revealed
 // originals are kept in an LRU of Config.CacheSize entries, each for at
 // most KeyCacheTTL; value→token lookups likewise (they hold no
-// plaintext). Forget and Shred clear this process's caches at once; other
-// processes sharing the store stop revealing within KeyCacheTTL.
+// plaintext).
+//
+// Erasure is final in every process sharing the store. Forget adds one
+// to the tenant's erasure generation in the transaction that deletes the
+// original; Shred deletes the tenant row, and a tenant made again under
+// the name gets a new row id. Every cache entry remembers the (row id,
+// generation) it was filled under, and a Vault uses its entries only
+// while its last look at the tenant's row is younger than
+// Config.InvalidationInterval (vault.invalidation_interval, default 1s);
+// older, it reads the row again (one primary-key query per tenant per
+// interval) and drops what no longer matches. The bound: once Forget or
+// Shred has returned in any process, no Vault on the same store restores
+// the erased originals, or issues a cached token of them without storing
+// the original again, after InvalidationInterval has passed (with a
+// negative interval, every call reads the row: no delay at all). On
+// PostgreSQL the erasure also sends a NOTIFY, on which listening Vaults
+// read the row at their next call, so the delay is usually milliseconds;
+// the interval still bounds it when notifications are lost.
+//
+// Deadlines. Every store call of Token, TokenBatch, Reveal, RevealBatch,
+// Restore and Forget, and each batch of Rewrap, runs under store.timeout
+// ([store.DB.Bound]): a stalled database fails the call with an error
+// matching store.ErrTimeout instead of holding it for the whole outage.
+// Shred, Purge, Stats and the checkpoint after an erasure do work that
+// grows with the data; only their ctx bounds them.
 package vault
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -82,21 +103,37 @@ type Config struct {
 	// TTL is an optional retention per type: a value tokenized at t is no
 	// longer restorable after t+TTL[type] (tokenizing it again renews it).
 	TTL map[string]time.Duration
+	// InvalidationInterval bounds how long this Vault trusts what it
+	// cached of a tenant (keys, restored originals, value→token lookups)
+	// before it checks the store for erasures made by other processes
+	// (see the package doc). Default 1s; negative: check on every call;
+	// at most KeyCacheTTL.
+	InvalidationInterval time.Duration
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
 
+// DefaultInvalidationInterval is Config.InvalidationInterval's default.
+const DefaultInvalidationInterval = time.Second
+
+// erasureChannel is the PostgreSQL NOTIFY channel of erasures.
+const erasureChannel = "warden_vault_erasure"
+
 // Vault maps tokens to encrypted originals for many tenants. It is safe
 // for concurrent use.
 type Vault struct {
-	db   *store.DB
-	kr   *keys.Keyring
-	ttl  time.Duration
-	keep map[string]time.Duration
-	now  func() time.Time
+	db    *store.DB
+	kr    *keys.Keyring
+	ttl   time.Duration
+	keep  map[string]time.Duration
+	now   func() time.Time
+	every time.Duration // invalidation interval; 0: check on every call
+
+	listening sync.Once
 
 	mu      sync.Mutex
-	tenants map[string]*tenantKeys
+	tenants map[string]*tenantState
+	epoch   uint64 // erasure notifications received (PostgreSQL)
 
 	reveals *lru.Cache[string, revealed] // tenant id || token id → original
 	known   *lru.Cache[string, known]    // tenant id || mac → token
@@ -110,14 +147,18 @@ type tenantKeys struct {
 	expiry time.Time
 }
 
+// revealed and known are cache entries; gen is the tenant's erasure
+// generation they were filled under (the tenant row id is in the key).
 type revealed struct {
 	typ, value string
 	until      time.Time
+	gen        int64
 }
 
 type known struct {
 	token string
 	until time.Time
+	gen   int64
 }
 
 // New makes a Vault.
@@ -134,6 +175,15 @@ func New(cfg Config) (*Vault, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	switch {
+	case cfg.InvalidationInterval == 0:
+		cfg.InvalidationInterval = DefaultInvalidationInterval
+	case cfg.InvalidationInterval < 0:
+		cfg.InvalidationInterval = 0
+	}
+	if cfg.InvalidationInterval > cfg.KeyCacheTTL {
+		return nil, fmt.Errorf("vault: invalidation interval %s is longer than the key cache TTL %s", cfg.InvalidationInterval, cfg.KeyCacheTTL)
+	}
 	for typ, d := range cfg.TTL {
 		if !validType(typ) {
 			return nil, fmt.Errorf("vault: ttl for type %q: %w", typ, ErrBadType)
@@ -143,7 +193,7 @@ func New(cfg Config) (*Vault, error) {
 		}
 	}
 	v := &Vault{db: cfg.Store, kr: cfg.Keyring, ttl: cfg.KeyCacheTTL, keep: cfg.TTL, now: cfg.Now,
-		tenants: map[string]*tenantKeys{}}
+		every: cfg.InvalidationInterval, tenants: map[string]*tenantState{}}
 	if cfg.CacheSize > 0 {
 		v.reveals, _ = lru.New[string, revealed](cfg.CacheSize)
 		v.known, _ = lru.New[string, known](cfg.CacheSize)
@@ -200,126 +250,6 @@ func valueAAD(name, typ string, id []byte) keys.AAD {
 	return keys.AAD{Tenant: name, Purpose: purposeValue, Record: typ + "\x00" + string(id)}
 }
 
-// tenantKeys returns the tenant's unwrapped keys, from cache or store.
-// With create, a missing tenant is created with fresh keys; without,
-// a missing tenant gives (nil, nil).
-func (v *Vault) tenantKeys(ctx context.Context, name string, create bool) (*tenantKeys, error) {
-	if !validTenant(name) {
-		return nil, ErrBadTenant
-	}
-	now := v.now()
-	v.mu.Lock()
-	tk := v.tenants[name]
-	v.mu.Unlock()
-	if tk != nil && now.Before(tk.expiry) {
-		return tk, nil
-	}
-	tk, err := v.loadTenant(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	if tk == nil && create {
-		if err := v.createTenant(ctx, name); err != nil {
-			return nil, err
-		}
-		if tk, err = v.loadTenant(ctx, name); err == nil && tk == nil {
-			err = fmt.Errorf("vault: tenant %s vanished while being created", name)
-		}
-		if err != nil {
-			return nil, err
-		}
-	}
-	v.mu.Lock()
-	if tk == nil {
-		delete(v.tenants, name)
-	} else {
-		tk.expiry = now.Add(v.ttl)
-		v.tenants[name] = tk
-	}
-	v.mu.Unlock()
-	return tk, nil
-}
-
-func (v *Vault) loadTenant(ctx context.Context, name string) (*tenantKeys, error) {
-	rows, err := v.db.Read().QueryContext(ctx, `SELECT t.id, k.id, k.purpose, k.wrapped
-		FROM tenants t JOIN data_keys k ON k.tenant_id = t.id WHERE t.name = $1`, name)
-	if err != nil {
-		return nil, fmt.Errorf("vault: load tenant %s: %w", name, err)
-	}
-	defer rows.Close()
-	var tk *tenantKeys
-	for rows.Next() {
-		var (
-			tid, kid int64
-			purpose  string
-			wrapped  []byte
-		)
-		if err := rows.Scan(&tid, &kid, &purpose, &wrapped); err != nil {
-			return nil, fmt.Errorf("vault: load tenant %s: %w", name, err)
-		}
-		if tk == nil {
-			tk = &tenantKeys{id: tid, name: name}
-		}
-		raw, err := v.kr.Unwrap(ctx, wrapped, keyAAD(name, tid, purpose))
-		if err != nil {
-			return nil, fmt.Errorf("vault: tenant %s: %s key: %w", name, purpose, err)
-		}
-		switch purpose {
-		case purposeValueKey:
-			tk.value, err = keys.LoadDataKey(uint32(kid), raw)
-			clear(raw)
-			if err != nil {
-				return nil, fmt.Errorf("vault: tenant %s: %w", name, err)
-			}
-		case purposeIndexKey:
-			tk.index = raw
-		default:
-			clear(raw)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("vault: load tenant %s: %w", name, err)
-	}
-	if tk != nil && (tk.value == nil || tk.index == nil) {
-		return nil, fmt.Errorf("vault: tenant %s: key material incomplete (damaged store)", name)
-	}
-	return tk, nil
-}
-
-// createTenant inserts the tenant and its two wrapped keys in one
-// transaction. A concurrent creator (another process) wins or loses the
-// unique name; the loser reads the winner's keys.
-func (v *Vault) createTenant(ctx context.Context, name string) error {
-	return v.db.Write(ctx, func(tx *sql.Tx) error {
-		var tid int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO tenants (name, created_at) VALUES ($1, $2)
-			ON CONFLICT (name) DO NOTHING RETURNING id`, name, v.now().Unix()).Scan(&tid)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil // another writer created it
-		}
-		if err != nil {
-			return fmt.Errorf("vault: create tenant %s: %w", name, err)
-		}
-		for _, purpose := range [...]string{purposeValueKey, purposeIndexKey} {
-			dk := keys.NewDataKey()
-			wrapped, ver, err := v.kr.Wrap(ctx, dk, keyAAD(name, tid, purpose))
-			clear(dk)
-			if err != nil {
-				return fmt.Errorf("vault: create tenant %s: %w", name, err)
-			}
-			var kid int64
-			if err := tx.QueryRowContext(ctx, `INSERT INTO data_keys (tenant_id, purpose, kek_version, wrapped, created_at)
-				VALUES ($1, $2, $3, $4, $5) RETURNING id`, tid, purpose, int64(ver), wrapped, v.now().Unix()).Scan(&kid); err != nil {
-				return fmt.Errorf("vault: create tenant %s: %w", name, err)
-			}
-			if kid <= 0 || kid > 1<<32-1 {
-				return fmt.Errorf("vault: data key id %d out of range", kid)
-			}
-		}
-		return nil
-	})
-}
-
 // mac computes the blind index of (typ, value).
 func (tk *tenantKeys) mac(typ, value string) []byte {
 	h := hmac.New(sha256.New, tk.index)
@@ -336,25 +266,4 @@ func cacheKey(tenantID int64, b []byte) string {
 	binary.BigEndian.PutUint64(k, uint64(tenantID))
 	copy(k[8:], b)
 	return string(k)
-}
-
-// dropTenantCaches removes every cached entry of tenant row id.
-func (v *Vault) dropTenantCaches(name string, tenantID int64) {
-	v.mu.Lock()
-	delete(v.tenants, name)
-	v.mu.Unlock()
-	var prefix [8]byte
-	binary.BigEndian.PutUint64(prefix[:], uint64(tenantID))
-	if v.reveals != nil {
-		for _, k := range v.reveals.Keys() {
-			if k[:8] == string(prefix[:]) {
-				v.reveals.Remove(k)
-			}
-		}
-		for _, k := range v.known.Keys() {
-			if k[:8] == string(prefix[:]) {
-				v.known.Remove(k)
-			}
-		}
-	}
 }

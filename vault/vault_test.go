@@ -24,6 +24,7 @@ type env struct {
 	dsn     string
 	keyring string
 	root    keys.Root
+	opts    store.Options // for every store handle open makes
 }
 
 var cheap = keys.Argon2Params{Time: 1, MemoryKiB: 8 * 1024, Threads: 1}
@@ -41,7 +42,7 @@ func (e *env) keys() *keys.Keyring {
 	return kr
 }
 
-func (e *env) db() *store.DB { return storetest.Open(e.t, e.dsn) }
+func (e *env) db() *store.DB { return storetest.OpenWith(e.t, e.dsn, e.opts) }
 
 func (e *env) open(mod ...func(*Config)) *Vault {
 	e.t.Helper()

@@ -17,6 +17,8 @@ import (
 	"github.com/wardenhq/warden/auth"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
+	"github.com/wardenhq/warden/store"
+	"github.com/wardenhq/warden/vault"
 )
 
 // Config is Warden's one configuration file. Every field's zero value is
@@ -26,11 +28,9 @@ type Config struct {
 	// DataDir holds the embedded database and the local keyring.
 	// Default $WARDEN_DATA_DIR, else ./warden-data.
 	DataDir string `yaml:"data_dir"`
-	// Store is empty for SQLite at <data_dir>/warden.db, "sqlite:PATH"
-	// for another SQLite file, or a postgres:// URL (search_path=SCHEMA
-	// allowed) for several gateway replicas sharing one vault. Migrations
-	// are applied at start.
-	Store string `yaml:"store"`
+	// Store names the database (store.dsn, or store itself as a plain
+	// string) and bounds each call to it (store.timeout).
+	Store StoreConfig `yaml:"store"`
 	// Keys chooses where key-encryption keys come from.
 	Keys KeysConfig `yaml:"keys"`
 	// Vault tunes the token vault.
@@ -57,6 +57,39 @@ type Config struct {
 	path string // file the config was read from, for messages
 }
 
+// StoreConfig is the store key: either a plain string, the DSN, or a
+// mapping with dsn and timeout.
+type StoreConfig struct {
+	// DSN is empty for SQLite at <data_dir>/warden.db, "sqlite:PATH"
+	// for another SQLite file, or a postgres:// URL (search_path=SCHEMA
+	// allowed) for several gateway replicas sharing one vault. Migrations
+	// are applied at start.
+	DSN string `yaml:"dsn"`
+	// Timeout bounds every call the vault, API-key and token checks and
+	// the model registry make to the store: a stalled database fails
+	// the request (503) after this long instead of holding it for the
+	// outage. Between 10ms and 1m. Default 2s.
+	Timeout Duration `yaml:"timeout"`
+}
+
+// UnmarshalYAML accepts "store: DSN" as well as the mapping.
+func (s *StoreConfig) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Decode(&s.DSN)
+	case yaml.MappingNode:
+		// Node.Decode does not inherit KnownFields: refuse unknown keys here.
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" {
+				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout)", k.Line, k.Value)
+			}
+		}
+		type plain StoreConfig // without this method
+		return n.Decode((*plain)(s))
+	}
+	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn and timeout", n.Line)
+}
+
 // KeysConfig chooses the key-encryption-key provider.
 type KeysConfig struct {
 	// Keyring is the keyring file: the versioned key-encryption keys
@@ -79,8 +112,8 @@ type KeysConfig struct {
 	// PassphraseEnv and KeyFile. The KMS only ever sees KEKs.
 	KMS string `yaml:"kms"`
 	// CacheTTL bounds how long unwrapped data keys and restored values
-	// stay in memory; erasures done by another process take effect here
-	// within it. Default 5m.
+	// stay in memory (erasures done elsewhere take effect here within
+	// vault.invalidation_interval). Default 5m.
 	CacheTTL Duration `yaml:"cache_ttl"`
 }
 
@@ -94,6 +127,14 @@ type VaultConfig struct {
 	// CacheSize bounds the in-memory restore cache and the value→token
 	// cache (entries each). Default 100000.
 	CacheSize int `yaml:"cache_size"`
+	// InvalidationInterval bounds how long a process trusts what it
+	// cached of a tenant before checking the store for erasures made
+	// elsewhere (`warden vault forget|shred`, another replica): once an
+	// erasure has returned, no process restores the erased values after
+	// this long. PostgreSQL replicas are also told at once
+	// (LISTEN/NOTIFY). 0 checks the store on every call. At most
+	// keys.cache_ttl. Default 1s.
+	InvalidationInterval *Duration `yaml:"invalidation_interval"`
 }
 
 // TransformConfig chooses de-identification operators.
@@ -334,6 +375,13 @@ func (c *Config) applyDefaults(getenv func(string) string) {
 	if c.Vault.CacheSize == 0 {
 		c.Vault.CacheSize = 100000
 	}
+	if c.Vault.InvalidationInterval == nil {
+		d := Duration(vault.DefaultInvalidationInterval)
+		c.Vault.InvalidationInterval = &d
+	}
+	if c.Store.Timeout == 0 {
+		c.Store.Timeout = Duration(store.DefaultTimeout)
+	}
 	if c.Transform.Default == "" {
 		c.Transform.Default = "tokenize"
 	}
@@ -386,11 +434,17 @@ func (c *Config) validate() error {
 	if c.path != "" {
 		where = "config " + c.path
 	}
-	if c.Store != "" && !strings.HasPrefix(c.Store, "sqlite:") && !strings.HasPrefix(c.Store, "postgres://") && !strings.HasPrefix(c.Store, "postgresql://") {
+	if d := c.Store.DSN; d != "" && !strings.HasPrefix(d, "sqlite:") && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
 		return fmt.Errorf("%s: store: want empty, sqlite:PATH or postgres://…, got a value of another form", where)
+	}
+	if t := time.Duration(c.Store.Timeout); t < 10*time.Millisecond || t > time.Minute {
+		return fmt.Errorf("%s: store.timeout: %s is not between 10ms and 1m", where, t)
 	}
 	if c.Vault.CacheSize < 0 {
 		return fmt.Errorf("%s: vault.cache_size: must not be negative", where)
+	}
+	if i := time.Duration(*c.Vault.InvalidationInterval); i < 0 || i > time.Duration(c.Keys.CacheTTL) {
+		return fmt.Errorf("%s: vault.invalidation_interval: %s is not between 0 and keys.cache_ttl (%s)", where, i, time.Duration(c.Keys.CacheTTL))
 	}
 	if c.Transform.MaskKeep < 0 {
 		return fmt.Errorf("%s: transform.mask_keep: must not be negative", where)

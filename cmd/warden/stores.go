@@ -28,15 +28,15 @@ import (
 // storeDSN is the store the config names: SQLite under data_dir unless
 // store says otherwise.
 func storeDSN(cfg *Config) string {
-	if cfg.Store == "" {
+	if cfg.Store.DSN == "" {
 		return "sqlite:" + filepath.Join(cfg.DataDir, "warden.db")
 	}
-	return cfg.Store
+	return cfg.Store.DSN
 }
 
 // openStore opens and migrates the configured database.
 func openStore(ctx context.Context, cfg *Config) (*store.DB, error) {
-	return store.Open(ctx, storeDSN(cfg), store.Options{})
+	return store.Open(ctx, storeDSN(cfg), store.Options{Timeout: time.Duration(cfg.Store.Timeout)})
 }
 
 // openKeyring opens (creating on first use) the keyring the config
@@ -113,12 +113,17 @@ func newVault(cfg *Config, db *store.DB, kr *keys.Keyring) (*vault.Vault, error)
 	for typ, d := range cfg.Vault.TTL {
 		ttl[typ] = time.Duration(d)
 	}
+	every := time.Duration(*cfg.Vault.InvalidationInterval)
+	if every == 0 {
+		every = -1 // vault.Config: negative checks on every call
+	}
 	v, err := vault.New(vault.Config{
-		Store:       db,
-		Keyring:     kr,
-		KeyCacheTTL: time.Duration(cfg.Keys.CacheTTL),
-		CacheSize:   cfg.Vault.CacheSize,
-		TTL:         ttl,
+		Store:                db,
+		Keyring:              kr,
+		KeyCacheTTL:          time.Duration(cfg.Keys.CacheTTL),
+		CacheSize:            cfg.Vault.CacheSize,
+		TTL:                  ttl,
+		InvalidationInterval: every,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("vault: %w", err)

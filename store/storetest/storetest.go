@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/wardenhq/warden/store"
@@ -70,12 +71,63 @@ func DSN(t testing.TB, engine store.Engine) string {
 // Open opens dsn and closes it when t ends.
 func Open(t testing.TB, dsn string) *store.DB {
 	t.Helper()
-	db, err := store.Open(context.Background(), dsn, store.Options{})
+	return OpenWith(t, dsn, store.Options{})
+}
+
+// OpenWith opens dsn with opt and closes it when t ends.
+func OpenWith(t testing.TB, dsn string, opt store.Options) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), dsn, opt)
 	if err != nil {
 		t.Fatalf("storetest: open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Lock stalls the store at dsn the way a stuck transaction of another
+// process would, until release is called (or t ends). On SQLite it holds
+// the database's write lock (BEGIN IMMEDIATE on a connection of its
+// own): writers wait, readers do not (WAL). On PostgreSQL it holds an
+// ACCESS EXCLUSIVE lock on each table: every query touching them waits.
+func Lock(t testing.TB, dsn string, tables ...string) (release func()) {
+	t.Helper()
+	var (
+		db  *sql.DB
+		err error
+	)
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		db, err = sql.Open("sqlite", path+"?_txlock=immediate")
+	} else {
+		db, err = sql.Open("pgx", dsn)
+	}
+	if err != nil {
+		t.Fatalf("storetest: lock: %v", err)
+	}
+	db.SetMaxOpenConns(1)
+	tx, err := db.Begin()
+	if err != nil {
+		db.Close()
+		t.Fatalf("storetest: lock: %v", err)
+	}
+	if !strings.HasPrefix(dsn, "sqlite:") {
+		for _, table := range tables {
+			if _, err := tx.Exec("LOCK TABLE " + table + " IN ACCESS EXCLUSIVE MODE"); err != nil {
+				tx.Rollback()
+				db.Close()
+				t.Fatalf("storetest: lock %s: %v", table, err)
+			}
+		}
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			tx.Rollback()
+			db.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
 }
 
 // Run runs fn as one subtest per engine, each with a fresh database.
