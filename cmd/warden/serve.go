@@ -248,7 +248,12 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		Logger:            log,
 	}
 	var limiter gateway.Limiter
-	checks := []gateway.Check{{Name: "store", Check: func(ctx context.Context) error { return db.Read().PingContext(ctx) }}}
+	// Readiness: the store's write path, free disk under the data
+	// directory (SQLite), the rate limiter when shared, the audit log.
+	checks := []gateway.Check{
+		{Name: "store", Check: db.CheckWrite},
+		{Name: "disk", Check: func(ctx context.Context) error { return db.CheckDisk(0) }},
+	}
 	l := cfg.Server.Limits
 	if l.Default != (Limit{}) || len(l.Principals) > 0 || len(l.Models) > 0 {
 		gcfg.DefaultPrincipalLimit = l.Default.limit()
