@@ -18,27 +18,81 @@ type kv struct {
 
 // MarshalJSON writes the object with its keys in order and without
 // HTML escaping (the providers send <, > and & as they are).
-func (o obj) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, f := range o {
-		if i > 0 {
-			b.WriteByte(',')
+func (o obj) MarshalJSON() ([]byte, error) { return appendJSON(nil, o) }
+
+// appendJSON appends v as JSON. The stand-in's own shapes (obj, []any,
+// strings, numbers, bools, nil) are written directly; anything else
+// goes through encoding/json. Writing them directly keeps a benchmark's
+// upstream cheap: encoding/json would re-validate every nested
+// MarshalJSON result.
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(b, "null"...), nil
+	case obj:
+		b = append(b, '{')
+		for i, f := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, f.k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendJSON(b, f.v); err != nil {
+				return nil, err
+			}
 		}
-		k, err := marshal(f.k)
-		if err != nil {
-			return nil, err
+		return append(b, '}'), nil
+	case []any:
+		b = append(b, '[')
+		for i, e := range t {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendJSON(b, e); err != nil {
+				return nil, err
+			}
 		}
-		b.Write(k)
-		b.WriteByte(':')
-		v, err := marshal(f.v)
-		if err != nil {
-			return nil, err
-		}
-		b.Write(v)
+		return append(b, ']'), nil
+	case string:
+		return appendString(b, t), nil
+	case bool:
+		return strconv.AppendBool(b, t), nil
+	case int:
+		return strconv.AppendInt(b, int64(t), 10), nil
+	case int64:
+		return strconv.AppendInt(b, t, 10), nil
 	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	m, err := marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, m...), nil
+}
+
+// appendString appends s as a JSON string, without HTML escaping.
+func appendString(b []byte, s string) []byte {
+	if isPlain(s) {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.Encode(s)
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+}
+
+// isPlain reports whether s needs no escaping in JSON.
+func isPlain(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // set replaces the value of key k, or appends it.
@@ -67,7 +121,7 @@ func marshal(v any) ([]byte, error) {
 // mustMarshal is marshal for values the stand-in builds itself, which
 // always encode.
 func mustMarshal(v any) []byte {
-	b, err := marshal(v)
+	b, err := appendJSON(nil, v)
 	if err != nil {
 		panic("standin: " + err.Error())
 	}
