@@ -1,8 +1,9 @@
 // Client matrix: the OpenAI Agents SDK (`@openai/agents`) through warden
-// serve, over Chat Completions and Responses: a plain run, a streamed run
-// whose agent calls two tools in parallel and answers their results, and
-// a run whose first model call meets an upstream 429. Tracing is off: its
-// exporter would post to the OpenAI platform, which is no part of this.
+// serve, over Chat Completions and Responses: a plain run, runs (streamed
+// and not) whose agent calls two tools in parallel and answers their
+// results, and a run whose first model call meets an upstream 429.
+// Tracing is off: its exporter would post to the OpenAI platform, which
+// is no part of this.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import OpenAI from 'openai';
@@ -58,23 +59,27 @@ describe(`@openai/agents ${e2e.version('@openai/agents')}`, () => {
       e2e.assertUpstream(tag, { path: api.path });
     });
 
-    test(`${api.name}: streamed run, two parallel tool calls, then the answer`, async () => {
-      const tag = `agents-${api.name}-tools`;
-      const calls = [];
-      const r = await run(agent(api.model(client(0)), calls), e2e.toolsPrompt(tag), { stream: true });
-      let text = '';
-      for await (const ev of r) {
-        if (ev.type === 'raw_model_stream_event' && ev.data.type === 'output_text_delta') text += ev.data.delta;
-      }
-      await r.completed;
-      calls.sort((a, b) => (a.name < b.name ? 1 : -1)); // lookup_customer, file_ticket
-      e2e.assertToolCalls(calls, 'executed tool calls');
-      const items = r.newItems.filter((i) => i.type === 'tool_call_item').map((i) => ({ name: i.rawItem.name, args: i.rawItem.arguments }));
-      e2e.assertToolCalls(items, 'tool_call_item');
-      e2e.assertRestored(r.finalOutput, 'final output');
-      assert.equal(text, r.finalOutput, 'streamed text');
-      e2e.assertUpstream(tag, { want: 2 });
-    });
+    for (const stream of [true, false]) {
+      test(`${api.name}: ${stream ? 'streamed ' : ''}run, two parallel tool calls, then the answer`, async () => {
+        const tag = `agents-${api.name}-tools-${stream ? 'stream' : 'json'}`;
+        const calls = [];
+        const r = await run(agent(api.model(client(0)), calls), e2e.toolsPrompt(tag), { stream });
+        let text = '';
+        if (stream) {
+          for await (const ev of r) {
+            if (ev.type === 'raw_model_stream_event' && ev.data.type === 'output_text_delta') text += ev.data.delta;
+          }
+          await r.completed;
+          assert.equal(text, r.finalOutput, 'streamed text');
+        }
+        calls.sort((a, b) => (a.name < b.name ? 1 : -1)); // lookup_customer, file_ticket
+        e2e.assertToolCalls(calls, 'executed tool calls');
+        const items = r.newItems.filter((i) => i.type === 'tool_call_item').map((i) => ({ name: i.rawItem.name, args: i.rawItem.arguments }));
+        e2e.assertToolCalls(items, 'tool_call_item');
+        e2e.assertRestored(r.finalOutput, 'final output');
+        e2e.assertUpstream(tag, { want: 2 });
+      });
+    }
 
     test(`${api.name}: upstream 429 with retry-after, the client's retry succeeds`, async () => {
       const tag = `agents-${api.name}-retry`;

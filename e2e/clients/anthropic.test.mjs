@@ -62,6 +62,30 @@ describe(`@anthropic-ai/sdk ${e2e.version('@anthropic-ai/sdk')}`, () => {
     });
   }
 
+  // With extended thinking and tools, the API requires the thinking block
+  // back unchanged on the next turn: its signature covers the text the
+  // model wrote, which for the upstream is the tokenized text.
+  test('thinking and tool use over two turns: the upstream gets its own thinking back', async () => {
+    const tag = 'anthropic-thinking-turns';
+    const thinking = { type: 'enabled', budget_tokens: 1024 };
+    const messages = [{ role: 'user', content: e2e.pii(tag) + e2e.directive({ thinking: 1, tools: 1 }) }];
+    const first = await client().messages.stream({ model: e2e.claudeModel, max_tokens: 512, thinking, tools, messages }).finalMessage();
+    assert.deepEqual(first.content.map((b) => b.type), ['thinking', 'tool_use']);
+    assert.equal(first.content[0].thinking, e2e.pii(tag), 'thinking restored for the caller');
+    const use = first.content[1];
+    messages.push({ role: 'assistant', content: first.content });
+    messages.push({ role: 'user', content: [{ type: 'tool_result', tool_use_id: use.id, content: `found: ${use.input.query}` }] });
+    const second = await client().messages.create({ model: e2e.claudeModel, max_tokens: 512, thinking, tools, messages });
+    e2e.assertRestored(second.content.at(-1).text, 'answer to the tool result');
+
+    const [up1, up2] = e2e.assertUpstream(tag, { want: 2 }).map((r) => JSON.parse(r.body));
+    const sentUp = up1.messages[0].content.split('\nstandin:')[0]; // what the stand-in thought: the tokenized prompt
+    const back = up2.messages[1].content[0];
+    assert.equal(back.type, 'thinking');
+    assert.equal(back.thinking, sentUp, 'the thinking text went back to the upstream changed');
+    assert.equal(back.signature, first.content[0].signature, 'the signature went back changed');
+  });
+
   test('upstream 429: the relayed error carries the retry and rate-limit headers', async () => {
     const tag = 'anthropic-429-headers';
     await assert.rejects(
