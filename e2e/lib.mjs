@@ -149,15 +149,6 @@ export function toolsPrompt(tag) {
 }
 
 /**
- * knownBug marks a test of a known gateway bug as todo: it runs and
- * reports, but does not fail the matrix until the bug is fixed (then the
- * mark goes). WARDEN_CLIENTS_STRICT=1 makes such tests fail like any other.
- */
-export function knownBug(why) {
-  return process.env.WARDEN_CLIENTS_STRICT ? {} : { todo: why };
-}
-
-/**
  * version returns the installed version of an npm package (dir is its
  * folder under e2e/node_modules), for the client's name in the summary.
  */

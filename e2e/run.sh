@@ -14,8 +14,7 @@
 # and the configured upstream key, never raw values or the caller's key)
 # and that no raw value is in the gateway's log or data dir. Needs go,
 # npm (any Node to run it) and jq; npm ci uses the lockfile and the local
-# cache first. E2E_KEEP=1 keeps the temp dir; WARDEN_CLIENTS_STRICT=1
-# makes the tests of known gateway bugs fail instead of reporting them.
+# cache first. E2E_KEEP=1 keeps the temp dir.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

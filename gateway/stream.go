@@ -99,9 +99,13 @@ func (d *evDoc) get(path string) (string, bool) {
 
 // evClass is what classify finds in an event.
 type evClass struct {
-	deltas   []evDelta
-	ends     []string // prefixes of the track keys this event ends ("" ends all)
-	terminal bool
+	deltas []evDelta
+	ends   []string // prefixes of the track keys this event ends ("" ends all)
+	keep   []string // track keys not ended although a prefix in ends matches
+	// endsComplete are prefixes of track keys this event ends when the
+	// track's text so far is a complete JSON value (tool arguments).
+	endsComplete []string
+	terminal     bool
 	// opaque are values (indexes into evDoc.vals) that may pass
 	// unscanned as base64 in this type of event.
 	opaque []int
@@ -125,11 +129,62 @@ type track struct {
 	// not yet sent, each ending at lpEnd[i] bytes into the track's input.
 	// They are dropped for good once the guard changes the track's text
 	// (they would spell the original) or they do not add up to it.
+	// json follows the track's input as JSON text (tool arguments), to
+	// tell when it is a complete value.
+	json jsonProgress
+
 	hasLP    bool
 	lpBroken bool
 	lp       [][]byte
 	lpEnd    []int
 	lpTotal  int
+}
+
+// jsonProgress follows JSON text fed in pieces: nesting depth, whether
+// inside a string, and whether a value has started.
+type jsonProgress struct {
+	depth                   int
+	inString, esc           bool
+	started, opened, broken bool
+}
+
+func (j *jsonProgress) feed(s string) {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case j.inString:
+			switch {
+			case j.esc:
+				j.esc = false
+			case c == '\\':
+				j.esc = true
+			case c == '"':
+				j.inString = false
+			}
+		case c == '"':
+			j.inString, j.started = true, true
+		case c == '{' || c == '[':
+			if j.depth == 0 && !j.started {
+				j.opened = true
+			}
+			j.depth++
+			j.started = true
+		case c == '}' || c == ']':
+			j.depth--
+			if j.depth < 0 {
+				j.broken = true
+			}
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		default:
+			j.started = true
+		}
+	}
+}
+
+// complete reports whether the text fed so far is one complete JSON
+// object or array.
+func (j *jsonProgress) complete() bool {
+	return j.opened && !j.broken && j.depth == 0 && !j.inString
 }
 
 // takeLP returns the held logprob entries that describe released input,
@@ -357,8 +412,18 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 		isOpaque[i] = true
 	}
 	ending := func(key string) bool {
+		for _, k := range cls.keep {
+			if key == k {
+				return false
+			}
+		}
 		for _, p := range cls.ends {
 			if strings.HasPrefix(key, p) {
+				return true
+			}
+		}
+		for _, p := range cls.endsComplete {
+			if t := st.tracks[key]; t != nil && strings.HasPrefix(key, p) && t.json.complete() {
 				return true
 			}
 		}
@@ -396,6 +461,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 					lpSpan, hasLP = t.addLP(doc, p, v.text)
 				}
 			}
+			t.json.feed(v.text)
 			text, err := t.guard.Write(ctx, v.text)
 			if err != nil {
 				return nil, err

@@ -31,6 +31,7 @@ var (
 		{pattern("$.choices[*].delta.audio.transcript"), "audio.transcript"},
 	}
 	chatToolArgs = pattern("$.choices[*].delta.tool_calls[*].function.arguments")
+	chatToolID   = pattern("$.choices[*].delta.tool_calls[*].id")
 	chatFinish   = pattern("$.choices[*].finish_reason")
 	complText    = pattern("$.choices[*].text")
 )
@@ -86,6 +87,25 @@ var chatStream = &streamShape{
 			}
 			if idx, ok := chatFinish.match(v.path); ok && v.text != "" {
 				c.ends = append(c.ends, "c"+choiceIndex(d, idx[0])+"|")
+			}
+			// A tool call's first chunk (it carries the call's id) comes
+			// after the choice's text, and — the API streams one call
+			// after another — after the earlier calls' arguments are
+			// complete. That text, and the calls whose arguments are a
+			// complete JSON value, go out before the new call, keeping the
+			// order. (A call still open, in an upstream that interleaves
+			// calls, is left to hold what it holds.)
+			if idx, ok := chatToolID.match(v.path); ok && v.text != "" {
+				ci := choiceIndex(d, idx[0])
+				ti, ok := d.get("$.choices[" + strconv.Itoa(idx[0]) + "].delta.tool_calls[" + strconv.Itoa(idx[1]) + "].index")
+				if !ok {
+					ti = strconv.Itoa(idx[1])
+				}
+				for _, f := range chatDeltas {
+					c.ends = append(c.ends, "c"+ci+"|"+f.field)
+				}
+				c.endsComplete = append(c.endsComplete, "c"+ci+"|t")
+				c.keep = append(c.keep, "c"+ci+"|t"+ti)
 			}
 		}
 		return c

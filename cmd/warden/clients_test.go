@@ -159,16 +159,6 @@ func newClientStack(t *testing.T) *clientStack {
 	return s
 }
 
-// knownBug skips the rest of a test that shows a known gateway bug,
-// unless WARDEN_CLIENTS_STRICT=1: the matrix stays green until the bug is
-// fixed, and the mark goes with the fix.
-func knownBug(t *testing.T, why string) {
-	t.Helper()
-	if os.Getenv("WARDEN_CLIENTS_STRICT") == "" {
-		t.Skip("known gateway bug: " + why + " (WARDEN_CLIENTS_STRICT=1 runs it)")
-	}
-}
-
 var tokenRE = regexp.MustCompile(`\[\[[A-Z_]+:[0-9A-Z]+\]\]`)
 
 // assertRestored checks text holds the three originals and no token.
@@ -366,7 +356,6 @@ func TestClientOpenAIGo(t *testing.T) {
 				// The API sends one call after another, and the SDK
 				// reports a call finished when the next one starts.
 				t.Run("JustFinishedToolCall", func(t *testing.T) {
-					knownBug(t, "a tool call's header passes ahead of the previous call's held argument tail")
 					if !slices.IsSorted(order) {
 						t.Errorf("the upstream sent the calls one after another; the caller got deltas of calls %v", order)
 					}
