@@ -29,7 +29,7 @@ var ForwardRequestHeaders = []string{
 // support. Entries ending in "-" are prefixes.
 var ForwardResponseHeaders = []string{
 	"Retry-After", "Retry-After-Ms", "X-Ratelimit-", "Anthropic-Ratelimit-", "X-Request-Id", "Request-Id",
-	"Openai-Processing-Ms", "Openai-Version",
+	"Openai-Processing-Ms", "Openai-Version", "X-Should-Retry",
 }
 
 // hopHeaders are connection-level headers, never forwarded.
