@@ -276,3 +276,30 @@ func BenchmarkVerify(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(cpu.Seconds()*1000, "cpu-ms/op")
 }
+
+// BenchmarkPairing measures the pairing check Verify runs on each entry
+// (head parse, open-intent bookkeeping), over intent+completion pairs.
+func BenchmarkPairing(b *testing.B) {
+	key := tenantKey(make([]byte, 32), "acme")
+	const n = 100_000
+	entries := make([][]byte, n)
+	for i := range entries {
+		ev := benchIntent(i)
+		if i%2 == 1 {
+			ev = benchCompletion(i-1, int64(i-1))
+		}
+		entries[i], _ = recordEntryOf(ev, time.Now(), key)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		p := newPairing()
+		for i, e := range entries {
+			h, err := parseHead(e)
+			p.add(int64(i), h, err)
+		}
+		if p.bad != nil || len(p.open) != 0 {
+			b.Fatal(p.bad)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
+}

@@ -1,9 +1,9 @@
 package audit
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"hash/maphash"
 )
 
 // Pairing
@@ -108,7 +108,7 @@ type headParser struct {
 
 // lit consumes s.
 func (p *headParser) lit(s string) bool {
-	if !bytes.HasPrefix(p.b[p.pos:], []byte(s)) {
+	if len(p.b)-p.pos < len(s) || string(p.b[p.pos:p.pos+len(s)]) != s {
 		return false
 	}
 	p.pos += len(s)
@@ -164,15 +164,17 @@ type PairCounts struct {
 // pairing is Verify's state while it reads the log in order.
 type pairing struct {
 	PairCounts
-	// open maps each intent not closed yet to its who text.
-	open map[int64][]byte
+	// open maps each intent not closed yet to the hash of its who text
+	// (seeded per run, so entries cannot be made to collide in advance).
+	open map[int64]uint64
+	seed maphash.Seed
 	// intents has bit i set when entry i is an intent.
 	intents []uint64
 	// bad is the first pairing failure.
 	bad *VerifyError
 }
 
-func newPairing() *pairing { return &pairing{open: map[int64][]byte{}} }
+func newPairing() *pairing { return &pairing{open: map[int64]uint64{}, seed: maphash.MakeSeed()} }
 
 func (p *pairing) fail(idx int64, reason string) {
 	if p.bad == nil {
@@ -185,9 +187,9 @@ func (p *pairing) isIntent(idx int64) bool {
 	return w < int64(len(p.intents)) && p.intents[w]&(1<<(idx%64)) != 0
 }
 
-// add reads entry idx; entries come in index order.
-func (p *pairing) add(idx int64, entry []byte) {
-	h, err := parseHead(entry)
+// add takes the head of entry idx (parseHead's results); entries come
+// in index order.
+func (p *pairing) add(idx int64, h entryHead, err error) {
 	if err != nil {
 		p.fail(idx, "entry is not a canonical audit entry of a known version and kind")
 		return
@@ -203,7 +205,7 @@ func (p *pairing) add(idx int64, entry []byte) {
 			p.intents = append(p.intents, 0)
 		}
 		p.intents[idx/64] |= 1 << (idx % 64)
-		p.open[idx] = bytes.Clone(h.who)
+		p.open[idx] = maphash.Bytes(p.seed, h.who)
 	case KindCompletion, KindAborted:
 		if h.kind == KindCompletion {
 			p.Completions++
@@ -219,7 +221,7 @@ func (p *pairing) add(idx int64, entry []byte) {
 		case !open:
 			p.fail(idx, fmt.Sprintf("%s closes intent %d, which an earlier entry already closed", h.kind, h.intent))
 		default:
-			if !bytes.Equal(who, h.who) {
+			if who != maphash.Bytes(p.seed, h.who) {
 				p.fail(idx, fmt.Sprintf("%s does not repeat the request_id, principal and tenant of intent %d", h.kind, h.intent))
 			}
 			delete(p.open, h.intent)

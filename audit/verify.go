@@ -92,7 +92,7 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 	var bad *VerifyError
 	pairs := newPairing()
 	n := int64(0)
-	err = scanPipelined(ctx, db, size, func(idx int64, entry, hashes []byte) error {
+	err = scanPipelined(ctx, db, size, func(idx int64, entry, hashes []byte, head entryHead, headErr error) error {
 		if idx != n {
 			bad = &VerifyError{Index: n, Reason: "entry is missing (deleted)"}
 			return errStop
@@ -116,7 +116,7 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 			}
 		}
 		all = append(all, hs...)
-		pairs.add(n, entry)
+		pairs.add(n, head, headErr)
 		n++
 		return nil
 	})
@@ -376,13 +376,15 @@ func storedCheckpoints(ctx context.Context, db *store.DB) ([]Checkpoint, error) 
 type row struct {
 	idx           int64
 	entry, hashes []byte
+	head          entryHead
+	headErr       error
 }
 
-// scanPipelined is scanRows of entries 0 … to-1 with hashes, reading pages in a
-// second goroutine so reading and hashing overlap. On SQLite the reading
-// connection memory-maps the file, which saves a read system call per
-// page.
-func scanPipelined(ctx context.Context, db *store.DB, to int64, fn func(idx int64, entry, hashes []byte) error) error {
+// scanPipelined is scanRows of entries 0 … to-1 with hashes, reading
+// pages and parsing each entry's head (parseHead) in a second goroutine
+// so that reading and hashing overlap. On SQLite the reading connection
+// memory-maps the file, which saves a read system call per page.
+func scanPipelined(ctx context.Context, db *store.DB, to int64, fn func(idx int64, entry, hashes []byte, head entryHead, headErr error) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan []row, 4)
@@ -406,7 +408,8 @@ func scanPipelined(ctx context.Context, db *store.DB, to int64, fn func(idx int6
 		}
 		var page []row
 		err := scanRowsOn(ctx, q, 0, to, true, func(idx int64, entry, hashes []byte) error {
-			page = append(page, row{idx, entry, hashes})
+			h, herr := parseHead(entry)
+			page = append(page, row{idx, entry, hashes, h, herr})
 			if len(page) == 4096 {
 				select {
 				case pages <- page:
@@ -427,7 +430,7 @@ func scanPipelined(ctx context.Context, db *store.DB, to int64, fn func(idx int6
 	}()
 	for page := range pages {
 		for _, r := range page {
-			if err := fn(r.idx, r.entry, r.hashes); err != nil {
+			if err := fn(r.idx, r.entry, r.hashes, r.head, r.headErr); err != nil {
 				cancel()
 				for range pages {
 				}
