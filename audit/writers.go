@@ -354,7 +354,11 @@ func (l *Log) abortedEntries(ctx context.Context, tx *sql.Tx, idxs []int64, reas
 
 // queryInts runs query and returns its single integer column.
 func queryInts(ctx context.Context, q querier, query string, args ...any) ([]int64, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
+	return scanInts(q.QueryContext(ctx, query, args...))
+}
+
+// scanInts reads the single integer column of rows.
+func scanInts(rows *sql.Rows, err error) ([]int64, error) {
 	if err != nil {
 		return nil, err
 	}
