@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,22 +11,39 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/mod/sumdb/note"
-
 	"github.com/wardenhq/warden/audit/event"
 	"github.com/wardenhq/warden/keys"
 	"github.com/wardenhq/warden/store"
 	"github.com/wardenhq/warden/store/storetest"
 )
 
+// benchEvent is a request entry (a request refused before the
+// upstream), the one-entry shape.
 func benchEvent(i int) *event.Record {
 	return &event.Record{
-		RequestID: fmt.Sprintf("req-%d", i), Principal: "svc-bench", Tenant: "acme",
+		Kind: event.Request, Intent: -1,
+		RequestID: fmt.Sprintf("req-%d", i), Principal: "svc-bench", Credential: "apikey", Tenant: "acme",
 		Endpoint: "/v1/chat/completions", Model: "gpt-4o", Upstream: "openai", Zone: "public",
-		Decision: "deidentify", Rules: []string{"pii"}, Policy: "sha256:0123456789abcdef",
+		Decision: "deny", Rules: []string{"pii"}, Policy: "sha256:0123456789abcdef",
 		Findings: map[string]int{"EMAIL_ADDRESS": 2, "PERSON": 1}, Operators: map[string]int{"tokenize": 3},
-		Status: 200, Overhead: 120 * time.Microsecond, UpstreamTime: 800 * time.Millisecond,
+		Status: 403, Error: "policy_denied", Overhead: 120 * time.Microsecond,
 		RequestBody: make([]byte, 2048), ResponseBody: make([]byte, 1024),
+	}
+}
+
+// benchIntent is the intent of request i, and benchCompletion its
+// completion once the intent has index idx.
+func benchIntent(i int) *event.Record {
+	ev := benchEvent(i)
+	ev.Kind, ev.Decision, ev.Status, ev.Error, ev.ResponseBody = event.Intent, "deidentify", 0, "", nil
+	return ev
+}
+
+func benchCompletion(i int, idx int64) *event.Record {
+	return &event.Record{
+		Kind: event.Completion, Intent: idx, RequestID: fmt.Sprintf("req-%d", i), Principal: "svc-bench", Tenant: "acme",
+		Status: 200, InputTokens: 512, OutputTokens: 128, Restored: 2,
+		Overhead: 120 * time.Microsecond, UpstreamTime: 800 * time.Millisecond, ResponseBody: make([]byte, 1024),
 	}
 }
 
@@ -50,53 +66,85 @@ func benchLog(b *testing.B, engine store.Engine) *Log {
 
 // BenchmarkRecord measures Record with many concurrent callers (as a
 // busy gateway): appends/s and the p50/p99 latency of one Record, which
-// includes waiting for the durable group commit.
+// includes waiting for the durable group commit. "request" appends
+// one-entry requests; "pair" has each caller record an intent and then
+// its completion, the shape of a request that reaches an upstream (each
+// pair is two appends, and opens and closes a row of audit_open).
 func BenchmarkRecord(b *testing.B) {
 	for _, engine := range storetest.Engines {
-		for _, callers := range []int{1, 64, 256, 1024} {
-			b.Run(fmt.Sprintf("%s/callers=%d", engine, callers), func(b *testing.B) {
-				l := benchLog(b, engine)
-				ctx := context.Background()
-				lat := make([]time.Duration, b.N)
-				var next sync.Mutex
-				i := 0
-				var before, after syscall.Rusage
-				syscall.Getrusage(syscall.RUSAGE_SELF, &before)
-				b.ResetTimer()
-				start := time.Now()
-				var wg sync.WaitGroup
-				for range callers {
-					wg.Go(func() {
-						for {
-							next.Lock()
-							n := i
-							i++
-							next.Unlock()
-							if n >= b.N {
-								return
-							}
-							t := time.Now()
-							if _, err := l.Record(ctx, benchEvent(n)); err != nil {
-								b.Error(err)
-								return
-							}
-							lat[n] = time.Since(t)
-						}
-					})
-				}
-				wg.Wait()
-				el := time.Since(start)
-				b.StopTimer()
-				syscall.Getrusage(syscall.RUSAGE_SELF, &after)
-				cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
-				b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/append")
-				slices.Sort(lat)
-				b.ReportMetric(float64(b.N)/el.Seconds(), "appends/s")
-				b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
-				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-			})
+		for _, shape := range []string{"request", "pair"} {
+			for _, callers := range []int{1, 64, 256, 1024} {
+				b.Run(fmt.Sprintf("%s/%s/callers=%d", engine, shape, callers), func(b *testing.B) {
+					benchRecord(b, engine, shape == "pair", callers)
+				})
+			}
 		}
 	}
+}
+
+func benchRecord(b *testing.B, engine store.Engine, pair bool, callers int) {
+	l := benchLog(b, engine)
+	ctx := context.Background()
+	lat := make([]time.Duration, b.N)
+	var next sync.Mutex
+	i := 0
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Go(func() {
+			for {
+				next.Lock()
+				n := i
+				if pair {
+					i += 2
+				} else {
+					i++
+				}
+				next.Unlock()
+				if n >= b.N {
+					return
+				}
+				if !pair {
+					t := time.Now()
+					if _, err := l.Record(ctx, benchEvent(n)); err != nil {
+						b.Error(err)
+						return
+					}
+					lat[n] = time.Since(t)
+					continue
+				}
+				t := time.Now()
+				idx, err := l.Record(ctx, benchIntent(n))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				lat[n] = time.Since(t)
+				if n+1 >= b.N {
+					continue // the intent stays open; Close aborts it
+				}
+				t = time.Now()
+				if _, err := l.Record(ctx, benchCompletion(n, idx)); err != nil {
+					b.Error(err)
+					return
+				}
+				lat[n+1] = time.Since(t)
+			}
+		})
+	}
+	wg.Wait()
+	el := time.Since(start)
+	b.StopTimer()
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	cpu := time.Duration(after.Utime.Nano() + after.Stime.Nano() - before.Utime.Nano() - before.Stime.Nano())
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/append")
+	slices.Sort(lat)
+	b.ReportMetric(float64(b.N)/el.Seconds(), "appends/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
 // BenchmarkEntry measures building one request entry (canonical JSON and
@@ -107,15 +155,16 @@ func BenchmarkEntry(b *testing.B) {
 	now := time.Now()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := requestEntryOf(ev, now, key); err != nil {
+		if _, err := recordEntryOf(ev, now, key); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 // buildLog appends n entries straight through appendEntries (the
-// committer's bulk path) and signs one checkpoint; it returns the
-// verifier key.
+// committer's bulk path), as a gateway writes them: intents each
+// followed by its completion (a request entry last when n is odd), and
+// signs one checkpoint; it returns the verifier key.
 func buildLog(tb testing.TB, db *store.DB, n int) string {
 	ctx := context.Background()
 	key := tenantKey(make([]byte, 32), "acme")
@@ -131,7 +180,14 @@ func buildLog(tb testing.TB, db *store.DB, n int) string {
 	for i := 0; i < n; {
 		entries = entries[:0]
 		for ; len(entries) < batch && i < n; i++ {
-			e, err := requestEntryOf(benchEvent(i), now, key)
+			ev := benchEvent(i)
+			switch {
+			case i%2 == 0 && i+1 < n:
+				ev = benchIntent(i)
+			case i%2 == 1:
+				ev = benchCompletion(i-1, int64(i-1))
+			}
+			e, err := recordEntryOf(ev, now, key)
 			if err != nil {
 				tb.Fatal(err)
 			}
@@ -145,20 +201,7 @@ func buildLog(tb testing.TB, db *store.DB, n int) string {
 			cache.put(base+int64(j), h)
 		}
 	}
-	skey, vkey, err := note.GenerateKey(rand.Reader, "example.com/bench")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	signer, err := note.NewSigner(skey)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	l := &Log{cfg: Config{Now: time.Now}, db: db, cache: cache, sec: &secrets{origin: "example.com/bench", signer: signer, vkey: vkey}}
-	l.published.Store(-1)
-	if _, err := l.Publish(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return vkey
+	return signTree(tb, db, cache)
 }
 
 // TestVerifyMillion builds a log of 1,000,000 entries in SQLite and
@@ -179,7 +222,7 @@ func TestVerifyMillion(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("verified %d entries in %s", rep.Size, time.Since(start).Round(time.Millisecond))
-	if rep.Size != n || rep.Latest != n {
+	if rep.Size != n || rep.Latest != n || rep.Intents != n/2 || rep.Completions != n/2 {
 		t.Fatalf("report %+v", rep)
 	}
 }
@@ -192,7 +235,7 @@ func BenchmarkAppendBatch(b *testing.B) {
 			key := tenantKey(make([]byte, 32), "acme")
 			entries := make([][]byte, size)
 			for i := range entries {
-				entries[i], _ = requestEntryOf(benchEvent(i), time.Now(), key)
+				entries[i], _ = recordEntryOf(benchEvent(i), time.Now(), key)
 			}
 			cache := newHashCache(1 << 16)
 			st, err := prepareAppend(context.Background(), db)
@@ -232,4 +275,31 @@ func BenchmarkVerify(b *testing.B) {
 	cpu := time.Duration(after.Utime.Nano()+after.Stime.Nano()-before.Utime.Nano()-before.Stime.Nano()) / time.Duration(b.N)
 	b.ReportMetric(float64(n*b.N)/b.Elapsed().Seconds(), "entries/s")
 	b.ReportMetric(cpu.Seconds()*1000, "cpu-ms/op")
+}
+
+// BenchmarkPairing measures the pairing check Verify runs on each entry
+// (head parse, open-intent bookkeeping), over intent+completion pairs.
+func BenchmarkPairing(b *testing.B) {
+	key := tenantKey(make([]byte, 32), "acme")
+	const n = 100_000
+	entries := make([][]byte, n)
+	for i := range entries {
+		ev := benchIntent(i)
+		if i%2 == 1 {
+			ev = benchCompletion(i-1, int64(i-1))
+		}
+		entries[i], _ = recordEntryOf(ev, time.Now(), key)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		p := newPairing()
+		for i, e := range entries {
+			h, err := parseHead(e)
+			p.add(int64(i), h, err)
+		}
+		if p.bad != nil || len(p.open) != 0 {
+			b.Fatal(p.bad)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/entry")
 }

@@ -12,7 +12,8 @@ import (
 	"github.com/wardenhq/warden/store"
 )
 
-// Example records one request, signs a checkpoint and verifies the log.
+// Example records the intent and the completion of one request, signs
+// a checkpoint and verifies the log.
 func Example() {
 	ctx := context.Background()
 	dir, _ := os.MkdirTemp("", "audit-example")
@@ -30,12 +31,18 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	idx, err := l.Record(ctx, &event.Record{RequestID: "r1", Tenant: "acme", Status: 200, RequestBody: []byte("hello")})
+	// The intent is durable before the upstream is called …
+	intent, err := l.Record(ctx, &event.Record{Kind: event.Intent, RequestID: "r1", Tenant: "acme", Decision: "allow", RequestBody: []byte("hello")})
+	if err != nil {
+		panic(err) // a gateway answers 503 and calls nothing
+	}
+	// … and the completion closes it once the response is over.
+	done, err := l.Record(ctx, &event.Record{Kind: event.Completion, Intent: intent, RequestID: "r1", Tenant: "acme", Status: 200, ResponseBody: []byte("hi")})
 	if err != nil {
 		panic(err)
 	}
 	l.Close() // commits what is queued and signs a final checkpoint
 	rep, err := audit.Verify(ctx, db, l.VerifierKey(), audit.VerifyOptions{})
-	fmt.Println(idx, rep.Size, rep.Latest, err)
-	// Output: 0 1 1 <nil>
+	fmt.Println(intent, done, rep.Size, rep.Latest, rep.Intents, rep.Completions, err)
+	// Output: 0 1 2 2 1 1 <nil>
 }

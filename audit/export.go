@@ -17,7 +17,7 @@ import (
 // Export formats for SIEMs.
 const (
 	// FormatJSONL writes one JSON object per line: the entry with its log
-	// index first, {"index":N,"v":1,"kind":…}.
+	// index first, {"index":N,"v":2,"kind":…}.
 	FormatJSONL = "jsonl"
 	// FormatCEF writes ArcSight Common Event Format lines (Splunk,
 	// Elastic, Sentinel and most SIEMs read it).
@@ -121,10 +121,16 @@ func appendCEF(dst []byte, idx int64, e map[string]any, version string) []byte {
 	if t, err := time.Parse(time.RFC3339Nano, str("time")); err == nil {
 		ext = append(ext, [2]string{"rt", strconv.FormatInt(t.UnixMilli(), 10)})
 	}
-	switch str("kind") {
-	case KindRequest:
-		sig = "request"
-		name = "gateway request " + str("decision")
+	switch kind := str("kind"); kind {
+	case KindRequest, KindIntent:
+		// A request entry (v1: a whole request; v2: one refused before
+		// any upstream call) or the intent of one that goes upstream.
+		sig = kind
+		outcome := str("decision")
+		if kind == KindRequest && str("error") != "" {
+			outcome = str("error")
+		}
+		name = "gateway " + kind + " " + outcome
 		switch {
 		case num("leaks") > 0:
 			sev = 7
@@ -142,9 +148,41 @@ func appendCEF(dst []byte, idx int64, e map[string]any, version string) []byte {
 			[2]string{"cs4Label", "requestId"}, [2]string{"cs4", str("request_id")},
 			[2]string{"cs5Label", "upstream"}, [2]string{"cs5", str("upstream")},
 			[2]string{"cs6Label", "policy"}, [2]string{"cs6", str("policy")},
-			[2]string{"outcome", str("decision")},
+			[2]string{"outcome", outcome},
+		)
+		if kind == KindRequest {
+			ext = append(ext,
+				[2]string{"cn1Label", "status"}, [2]string{"cn1", strconv.FormatInt(num("status"), 10)},
+				[2]string{"cn2Label", "leaks"}, [2]string{"cn2", strconv.FormatInt(num("leaks"), 10)},
+			)
+		}
+	case KindCompletion:
+		sig, name = kind, "gateway completion"
+		outcome := "ok"
+		switch {
+		case num("leaks") > 0:
+			sev = 7
+		case str("error") != "":
+			sev, outcome = 3, str("error")
+		}
+		name += " " + outcome
+		ext = append(ext,
+			[2]string{"suser", str("principal")},
+			[2]string{"cs1Label", "tenant"}, [2]string{"cs1", str("tenant")},
+			[2]string{"cs4Label", "requestId"}, [2]string{"cs4", str("request_id")},
+			[2]string{"outcome", outcome},
 			[2]string{"cn1Label", "status"}, [2]string{"cn1", strconv.FormatInt(num("status"), 10)},
 			[2]string{"cn2Label", "leaks"}, [2]string{"cn2", strconv.FormatInt(num("leaks"), 10)},
+			[2]string{"cn3Label", "intent"}, [2]string{"cn3", strconv.FormatInt(num("intent"), 10)},
+		)
+	case KindAborted:
+		sig, name, sev = kind, "gateway request aborted", 5
+		ext = append(ext,
+			[2]string{"suser", str("principal")},
+			[2]string{"cs1Label", "tenant"}, [2]string{"cs1", str("tenant")},
+			[2]string{"cs4Label", "requestId"}, [2]string{"cs4", str("request_id")},
+			[2]string{"reason", str("reason")},
+			[2]string{"cn3Label", "intent"}, [2]string{"cn3", strconv.FormatInt(num("intent"), 10)},
 		)
 	case KindAdmin:
 		sig = "admin." + str("action")

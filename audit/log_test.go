@@ -52,17 +52,38 @@ func openLog(t testing.TB, db *store.DB, kr audit.Keyring, mod func(*audit.Confi
 
 const canaryPrompt = "My SSN is 078-05-1120 and my card is 4111 1111 1111 1111"
 
+// testEvent is request i refused before any upstream call: one
+// request entry.
 func testEvent(i int) *event.Record {
 	return &event.Record{
+		Kind: event.Request, Intent: -1,
 		Time:      time.Date(2026, 11, 25, 12, 0, 0, i*1000, time.UTC),
 		RequestID: fmt.Sprintf("req-%d", i),
-		Principal: "alice", Tenant: "acme", Endpoint: "/v1/chat/completions", Model: "gpt-4o",
-		Upstream: "openai", Zone: "public", Decision: "deidentify", Rules: []string{"pii"},
+		Principal: "alice", Credential: "apikey", Tenant: "acme", Endpoint: "/v1/chat/completions", Model: "gpt-4o",
+		Upstream: "openai", Zone: "public", Decision: "deny", Rules: []string{"pii"},
 		Policy: "sha256:abc", Findings: map[string]int{"US_SSN": 1, "CREDIT_CARD": 1},
-		Operators: map[string]int{"tokenize": 2}, Status: 200,
+		Operators: map[string]int{"tokenize": 2}, Status: 403, Error: "policy_denied",
 		Overhead:     150 * time.Microsecond,
-		UpstreamTime: 300 * time.Millisecond,
 		RequestBody:  []byte(`{"messages":[{"role":"user","content":"` + canaryPrompt + `"}]}`),
+		ResponseBody: []byte(`{"error":{}}`),
+	}
+}
+
+// testIntent is the intent of request i, which goes upstream.
+func testIntent(i int) *event.Record {
+	ev := testEvent(i)
+	ev.Kind, ev.Decision, ev.Status, ev.Error, ev.ResponseBody = event.Intent, "deidentify", 0, "", nil
+	return ev
+}
+
+// testCompletion closes request i's intent at index intent.
+func testCompletion(i int, intent int64) *event.Record {
+	return &event.Record{
+		Kind: event.Completion, Intent: intent,
+		Time:      time.Date(2026, 11, 25, 12, 0, 1, i*1000, time.UTC),
+		RequestID: fmt.Sprintf("req-%d", i), Principal: "alice", Tenant: "acme",
+		Status: 200, InputTokens: 20, OutputTokens: 7, Restored: 2,
+		Overhead: 150 * time.Microsecond, UpstreamTime: 300 * time.Millisecond,
 		ResponseBody: []byte(`{"choices":[]}`),
 	}
 }
@@ -144,10 +165,10 @@ func TestEntryHoldsCommitmentsNotBodies(t *testing.T) {
 	if e["request_hmac"] == audit.Commitment(l.TenantKey("other"), ev.RequestBody) {
 		t.Fatal("tenant keys are not separate")
 	}
-	want := `{"v":1,"kind":"request","time":"2026-11-25T12:00:00.000007Z","request_id":"req-7","principal":"alice","tenant":"acme",` +
-		`"endpoint":"/v1/chat/completions","model":"gpt-4o","upstream":"openai","zone":"public","decision":"deidentify","reasons":[],` +
-		`"rules":["pii"],"policy":"sha256:abc","findings":{"CREDIT_CARD":1,"US_SSN":1},"operators":{"tokenize":2},"status":200,` +
-		`"stream":false,"restored":0,"leaks":0,"overhead_us":150,"upstream_us":300000,"request_hmac":`
+	want := `{"v":2,"kind":"request","time":"2026-11-25T12:00:00.000007Z","request_id":"req-7","principal":"alice","tenant":"acme",` +
+		`"credential":"apikey","endpoint":"/v1/chat/completions","model":"gpt-4o","upstream":"openai","zone":"public","stream":false,` +
+		`"decision":"deny","reasons":[],"rules":["pii"],"policy":"sha256:abc","findings":{"CREDIT_CARD":1,"US_SSN":1},"operators":{"tokenize":2},` +
+		`"status":403,"error":"policy_denied","overhead_us":150,"request_hmac":`
 	if !strings.HasPrefix(string(entry), want) {
 		t.Fatalf("entry not canonical:\n got %s\nwant %s…", entry, want)
 	}
@@ -276,9 +297,18 @@ func TestConcurrentLogsOneStore(t *testing.T) {
 	})
 }
 
-// Helper process: appends entries as fast as it can with several
-// goroutines and prints each acknowledged index, until killed or done.
+// Helper process: appends as fast as it can with 16 goroutines and
+// prints each acknowledged index, until killed or done. Each goroutine
+// records request i's intent, waits a millisecond (the upstream) and
+// records its completion. With Long set, goroutine 0 is a long stream:
+// it holds its first intent open for a minute, so an open intent is
+// certain whenever the helper is killed (the others move in step with
+// the group commit and may all be waiting for their intents). The
+// helper heartbeats every 50ms and declares a WriterTimeout of
+// helperWriterTimeout.
 const helperEnv = "WARDEN_AUDIT_HELPER"
+
+const helperWriterTimeout = 3 * time.Second
 
 func TestHelperProcess(t *testing.T) {
 	if os.Getenv(helperEnv) == "" {
@@ -287,6 +317,7 @@ func TestHelperProcess(t *testing.T) {
 	var arg struct {
 		DSN, Dir string
 		N        int
+		Long     bool
 	}
 	if err := json.Unmarshal([]byte(os.Getenv(helperEnv)), &arg); err != nil {
 		t.Fatal(err)
@@ -296,25 +327,41 @@ func TestHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, err := audit.Open(ctx, audit.Config{Store: db, Keyring: openKeyring(t, arg.Dir), CheckpointInterval: 50 * time.Millisecond})
+	l, err := audit.Open(ctx, audit.Config{
+		Store: db, Keyring: openKeyring(t, arg.Dir), CheckpointInterval: 50 * time.Millisecond,
+		HeartbeatInterval: 50 * time.Millisecond, WriterTimeout: helperWriterTimeout,
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
+	ack := func(idx int64) {
+		mu.Lock()
+		fmt.Fprintf(out, "ack %d\n", idx)
+		out.Flush()
+		mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	for w := range 16 {
 		wg.Go(func() {
 			for i := w; i < arg.N; i += 16 {
-				idx, err := l.Record(ctx, testEvent(i))
+				idx, err := l.Record(ctx, testIntent(i))
 				if err != nil {
-					fmt.Fprintln(os.Stderr, "record:", err)
+					fmt.Fprintln(os.Stderr, "record intent:", err)
 					os.Exit(3)
 				}
-				mu.Lock()
-				fmt.Fprintf(out, "ack %d\n", idx)
-				out.Flush()
-				mu.Unlock()
+				ack(idx)
+				if arg.Long && i == 0 {
+					time.Sleep(time.Minute)
+				}
+				time.Sleep(time.Millisecond)
+				done, err := l.Record(ctx, testCompletion(i, idx))
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "record completion:", err)
+					os.Exit(3)
+				}
+				ack(done)
 			}
 		})
 	}
@@ -328,9 +375,9 @@ func TestHelperProcess(t *testing.T) {
 }
 
 // startHelper runs this test binary as an appender process.
-func startHelper(t *testing.T, dsn, dir string, n int) (*exec.Cmd, *bufio.Scanner) {
+func startHelper(t *testing.T, dsn, dir string, n int, long bool) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	arg, _ := json.Marshal(map[string]any{"DSN": dsn, "Dir": dir, "N": n})
+	arg, _ := json.Marshal(map[string]any{"DSN": dsn, "Dir": dir, "N": n, "Long": long})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v=false")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(arg))
 	cmd.Stderr = os.Stderr
@@ -357,8 +404,11 @@ func readAcks(sc *bufio.Scanner, acks chan<- int64) {
 }
 
 // TestKill9KeepsAcknowledgedEntries kills an appender with SIGKILL in
-// the middle of heavy appends, then checks that the log verifies and
-// holds every index the appender printed as acknowledged.
+// the middle of heavy appends of intents and completions, then checks
+// that the log holds every index the appender printed as acknowledged
+// and, once the next log has opened after the dead writer's timeout,
+// that every intent the appender left open has its aborted entry and
+// the log verifies with nothing in flight.
 func TestKill9KeepsAcknowledgedEntries(t *testing.T) {
 	if testing.Short() {
 		t.Skip("spawns processes")
@@ -371,7 +421,7 @@ func TestKill9KeepsAcknowledgedEntries(t *testing.T) {
 		vkey := l.VerifierKey()
 		l.Close()
 
-		cmd, sc := startHelper(t, dsn, dir, 1_000_000)
+		cmd, sc := startHelper(t, dsn, dir, 1_000_000, true)
 		acks := make(chan int64, 1024)
 		go readAcks(sc, acks)
 		var acked []int64
@@ -387,8 +437,27 @@ func TestKill9KeepsAcknowledgedEntries(t *testing.T) {
 		if len(acked) < 20000 {
 			t.Fatalf("helper acknowledged only %d entries before it ended", len(acked))
 		}
-		// Reopen as the next gateway would: it signs what was unsigned.
+		size, err := audit.Size(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, idx := range acked {
+			if idx >= size {
+				t.Fatalf("acknowledged index %d lost: log has %d entries", idx, size)
+			}
+		}
+		dangling := len(openIntents(t, db))
+		if dangling == 0 {
+			t.Fatal("the killed helper left no open intent (its long stream's intent should be)")
+		}
+		// Reopen as the next gateway would once the dead writer's
+		// heartbeat is older than its timeout: it aborts the dangling
+		// intents and signs what was unsigned.
+		time.Sleep(helperWriterTimeout + 100*time.Millisecond)
 		l2 := openLog(t, db, openKeyring(t, dir), nil)
+		if got := openIntents(t, db); len(got) != 0 {
+			t.Fatalf("%d intents still open after reopening", len(got))
+		}
 		if _, err := l2.Publish(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -396,12 +465,11 @@ func TestKill9KeepsAcknowledgedEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, idx := range acked {
-			if idx >= rep.Size {
-				t.Fatalf("acknowledged index %d lost: log has %d entries", idx, rep.Size)
-			}
+		if rep.Aborted != int64(dangling) || rep.InFlight != 0 || rep.Intents != rep.Completions+rep.Aborted {
+			t.Fatalf("report %+v, want %d aborted", rep.PairCounts, dangling)
 		}
-		t.Logf("killed after %d acknowledged; log holds %d entries, %d checkpoints", len(acked), rep.Size, rep.Checkpoints)
+		t.Logf("killed after %d acknowledged; log holds %d entries (%d intents, %d completions, %d aborted), %d checkpoints",
+			len(acked), rep.Size, rep.Intents, rep.Completions, rep.Aborted, rep.Checkpoints)
 	})
 }
 
@@ -423,7 +491,7 @@ func TestTwoProcessesOneLog(t *testing.T) {
 		var cmds []*exec.Cmd
 		var chans []chan int64
 		for range 2 {
-			cmd, sc := startHelper(t, dsn, dir, n)
+			cmd, sc := startHelper(t, dsn, dir, n, false)
 			acks := make(chan int64, 1024)
 			go readAcks(sc, acks)
 			cmds, chans = append(cmds, cmd), append(chans, acks)
@@ -445,7 +513,7 @@ func TestTwoProcessesOneLog(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Size != 2*n || len(seen) != 2*n || rep.Unsigned != 0 {
+		if rep.Size != 4*n || len(seen) != 4*n || rep.Unsigned != 0 || rep.Intents != 2*n || rep.Completions != 2*n || rep.Aborted != 0 {
 			t.Fatalf("report %+v with %d acknowledged", rep, len(seen))
 		}
 	})

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
+	"strings"
 
 	"golang.org/x/mod/sumdb/tlog"
 
@@ -43,6 +45,8 @@ type VerifyReport struct {
 	// not yet covered by a signature (a gateway stopped within a second
 	// of writing them without a clean shutdown).
 	Unsigned int64
+	// PairCounts counts the entries by kind and the intents in flight.
+	PairCounts
 }
 
 // Verify recomputes every hash of the log in db from its stored entries
@@ -50,8 +54,26 @@ type VerifyReport struct {
 // signature (with the note verifier key vkey) and root, and, with
 // opt.Since, an earlier checkpoint. Any edit, deletion, reordering or
 // truncation makes it return a *VerifyError naming the first bad index.
+//
+// Once the log is what its checkpoints signed, Verify checks the
+// pairing of intents (see Pairing): every completion and aborted entry
+// names an earlier intent and repeats its request_id, principal and
+// tenant, no intent is closed twice, and every intent is closed, or
+// still open in audit_open under a live writer (counted in InFlight).
+// An open intent of a dead writer not yet recovered, or an intent
+// neither closed nor open, is a *VerifyError naming the intent.
+//
+// Verify reads the log as it was when it started; entries appended
+// while it runs are left for the next run, and it may run beside live
+// gateways.
 func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (*VerifyReport, error) {
-	size, err := Size(ctx, db)
+	// Checkpoints first, then the size: every checkpoint read then
+	// covers entries that are already committed.
+	cps, err := storedCheckpoints(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	size, stored, err := sizes(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -68,8 +90,9 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 		return out, nil
 	})
 	var bad *VerifyError
+	pairs := newPairing()
 	n := int64(0)
-	err = scanPipelined(ctx, db, func(idx int64, entry, hashes []byte) error {
+	err = scanPipelined(ctx, db, size, func(idx int64, entry, hashes []byte, head entryHead, headErr error) error {
 		if idx != n {
 			bad = &VerifyError{Index: n, Reason: "entry is missing (deleted)"}
 			return errStop
@@ -93,6 +116,7 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 			}
 		}
 		all = append(all, hs...)
+		pairs.add(n, head, headErr)
 		n++
 		return nil
 	})
@@ -103,17 +127,13 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 		return rep, err
 	}
 	if n != size {
-		if n < size {
-			return rep, &VerifyError{Index: n, Reason: fmt.Sprintf("log records %d entries but only %d are stored (truncated)", size, n)}
-		}
-		return rep, &VerifyError{Index: size, Reason: fmt.Sprintf("%d entries stored beyond the recorded size %d", n-size, size)}
+		return rep, &VerifyError{Index: n, Reason: fmt.Sprintf("log records %d entries but only %d are stored (truncated)", size, n)}
+	}
+	if stored > size {
+		return rep, &VerifyError{Index: size, Reason: fmt.Sprintf("%d entries stored beyond the recorded size %d", stored-size, size)}
 	}
 
 	// Every stored checkpoint must be signed and match the recomputed tree.
-	cps, err := storedCheckpoints(ctx, db)
-	if err != nil {
-		return rep, err
-	}
 	goodUpTo := int64(0)
 	var latest *Checkpoint
 	for _, raw := range cps {
@@ -166,7 +186,103 @@ func Verify(ctx context.Context, db *store.DB, vkey string, opt VerifyOptions) (
 			}
 		}
 	}
+
+	// The log is authentic; now its pairing.
+	if err := resolveOpen(ctx, db, pairs, n); err != nil {
+		return rep, err
+	}
+	rep.PairCounts = pairs.PairCounts
+	if pairs.bad != nil {
+		return rep, pairs.bad
+	}
 	return rep, nil
+}
+
+// sizes reads the log's recorded size and the size its stored entries
+// span (MAX(idx) + 1), in one statement so they agree on PostgreSQL; on
+// SQLite the two are the same query.
+func sizes(ctx context.Context, db *store.DB) (recorded, stored int64, err error) {
+	if db.Engine() == store.SQLite {
+		n, err := Size(ctx, db)
+		return n, n, err
+	}
+	err = db.Read().QueryRowContext(ctx, "SELECT s.size, (SELECT COALESCE(MAX(idx) + 1, 0) FROM audit_entries) FROM audit_state s WHERE s.id = 1").Scan(&recorded, &stored)
+	if err != nil {
+		return 0, 0, fmt.Errorf("audit: read log size: %w", err)
+	}
+	return recorded, stored, nil
+}
+
+// resolveOpen decides the intents the scan of entries 0 … n-1 left
+// open: in flight (in audit_open under a live writer, or closed by an
+// entry appended after n), or a failure recorded in p: open under a
+// dead writer, or neither closed nor open. An audit_open row below n
+// that is not an open intent is a failure too. audit_open is read
+// before the entries after n, so an intent whose close commits in
+// between is found by one or the other (the close deletes the row in
+// its own transaction).
+func resolveOpen(ctx context.Context, db *store.DB, p *pairing, n int64) error {
+	rows, err := db.Read().QueryContext(ctx, strings.ReplaceAll(`SELECT o.idx, CASE WHEN w.id IS NOT NULL AND w.beat + w.ttl_ms >= {now} THEN 1 ELSE 0 END
+		FROM audit_open o LEFT JOIN audit_writers w ON w.id = o.writer`, "{now}", nowMS(db)))
+	if err != nil {
+		return fmt.Errorf("audit: read open intents: %w", err)
+	}
+	live := map[int64]bool{}
+	for rows.Next() {
+		var idx int64
+		var alive int
+		if err := rows.Scan(&idx, &alive); err != nil {
+			rows.Close()
+			return fmt.Errorf("audit: read open intents: %w", err)
+		}
+		live[idx] = alive == 1
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("audit: read open intents: %w", err)
+	}
+	var failures []VerifyError
+	for idx := range live {
+		if _, open := p.open[idx]; idx < n && !open {
+			failures = append(failures, VerifyError{Index: idx, Reason: fmt.Sprintf("audit_open lists entry %d, which is not an open intent", idx)})
+		}
+	}
+	unresolved := map[int64]bool{}
+	for idx := range p.open {
+		alive, listed := live[idx]
+		switch {
+		case listed && alive:
+			p.InFlight++
+		case listed:
+			failures = append(failures, VerifyError{Index: idx, Reason: "intent is open but its writer is gone and it was not recovered yet (opening the log writes its aborted entry)"})
+		default:
+			unresolved[idx] = true
+		}
+	}
+	if len(unresolved) > 0 {
+		err := Entries(ctx, db, n, func(_ int64, entry []byte) error {
+			if h, err := parseHead(entry); err == nil && h.intent >= 0 && unresolved[h.intent] {
+				delete(unresolved, h.intent)
+				p.InFlight++ // closed after the range verified
+			}
+			if len(unresolved) == 0 {
+				return errStop
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for idx := range unresolved {
+			failures = append(failures, VerifyError{Index: idx, Reason: "intent was never closed and is not open"})
+		}
+	}
+	for i := range failures {
+		if p.bad == nil || failures[i].Index < p.bad.Index {
+			p.bad = &failures[i]
+		}
+	}
+	return nil
 }
 
 // checkRoot checks cp's root against the recomputed tree of n entries.
@@ -190,17 +306,19 @@ var errStop = errors.New("stop")
 
 // scanRows calls fn for each stored entry from index from, in order.
 func scanRows(ctx context.Context, db *store.DB, from int64, withHashes bool, fn func(idx int64, entry, hashes []byte) error) error {
-	return scanRowsOn(ctx, db.Read(), from, withHashes, fn)
+	return scanRowsOn(ctx, db.Read(), from, math.MaxInt64, withHashes, fn)
 }
 
-func scanRowsOn(ctx context.Context, q querier, from int64, withHashes bool, fn func(idx int64, entry, hashes []byte) error) error {
+// scanRowsOn calls fn for each entry from index from up to (not
+// including) to, in order.
+func scanRowsOn(ctx context.Context, q querier, from, to int64, withHashes bool, fn func(idx int64, entry, hashes []byte) error) error {
 	cols := "idx, entry"
 	if withHashes {
 		cols += ", hashes"
 	}
 	const page = 10000
 	for {
-		rows, err := q.QueryContext(ctx, "SELECT "+cols+" FROM audit_entries WHERE idx >= $1 ORDER BY idx LIMIT $2", from, page)
+		rows, err := q.QueryContext(ctx, "SELECT "+cols+" FROM audit_entries WHERE idx >= $1 AND idx < $2 ORDER BY idx LIMIT $3", from, to, page)
 		if err != nil {
 			return fmt.Errorf("audit: read entries: %w", err)
 		}
@@ -258,13 +376,15 @@ func storedCheckpoints(ctx context.Context, db *store.DB) ([]Checkpoint, error) 
 type row struct {
 	idx           int64
 	entry, hashes []byte
+	head          entryHead
+	headErr       error
 }
 
-// scanPipelined is scanRows from index 0 with hashes, reading pages in a
-// second goroutine so reading and hashing overlap. On SQLite the reading
-// connection memory-maps the file, which saves a read system call per
-// page.
-func scanPipelined(ctx context.Context, db *store.DB, fn func(idx int64, entry, hashes []byte) error) error {
+// scanPipelined is scanRows of entries 0 … to-1 with hashes, reading
+// pages and parsing each entry's head (parseHead) in a second goroutine
+// so that reading and hashing overlap. On SQLite the reading connection
+// memory-maps the file, which saves a read system call per page.
+func scanPipelined(ctx context.Context, db *store.DB, to int64, fn func(idx int64, entry, hashes []byte, head entryHead, headErr error) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pages := make(chan []row, 4)
@@ -287,8 +407,9 @@ func scanPipelined(ctx context.Context, db *store.DB, fn func(idx int64, entry, 
 			}
 		}
 		var page []row
-		err := scanRowsOn(ctx, q, 0, true, func(idx int64, entry, hashes []byte) error {
-			page = append(page, row{idx, entry, hashes})
+		err := scanRowsOn(ctx, q, 0, to, true, func(idx int64, entry, hashes []byte) error {
+			h, herr := parseHead(entry)
+			page = append(page, row{idx, entry, hashes, h, herr})
 			if len(page) == 4096 {
 				select {
 				case pages <- page:
@@ -309,7 +430,7 @@ func scanPipelined(ctx context.Context, db *store.DB, fn func(idx int64, entry, 
 	}()
 	for page := range pages {
 		for _, r := range page {
-			if err := fn(r.idx, r.entry, r.hashes); err != nil {
+			if err := fn(r.idx, r.entry, r.hashes, r.head, r.headErr); err != nil {
 				cancel()
 				for range pages {
 				}

@@ -130,16 +130,23 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	// secure_delete overwrites deleted rows, so forgotten values and
 	// shredded keys do not linger in free pages.
 	params := fmt.Sprintf("?_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"+
-		"&_pragma=synchronous(NORMAL)&_pragma=secure_delete(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", opt.BusyTimeoutMS)
-	read, err := sql.Open("sqlite", path+params)
+		"&_pragma=secure_delete(1)&_pragma=cache_size(-32768)&_pragma=temp_store(MEMORY)", opt.BusyTimeoutMS)
+	// Readers never commit, so their sync mode does not matter.
+	read, err := sql.Open("sqlite", path+params+"&_pragma=synchronous(NORMAL)")
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: %w", err)
 	}
 	read.SetMaxOpenConns(opt.MaxReaders)
 	// One writer connection per process; BEGIN IMMEDIATE takes the write
 	// lock up front, so two processes queue on busy_timeout instead of
-	// failing to upgrade a read lock.
-	write, err := sql.Open("sqlite", path+params+"&_txlock=immediate")
+	// failing to upgrade a read lock. synchronous=FULL makes a commit
+	// durable before it returns: in WAL mode SQLite fsyncs the WAL once
+	// per transaction (NORMAL would sync only at checkpoints, and a power
+	// loss could take back acknowledged commits: an audit intent after
+	// the upstream was called, a token already handed out). One fsync per
+	// transaction is why callers batch (the audit log's group commit,
+	// vault.TokenBatch).
+	write, err := sql.Open("sqlite", path+params+"&_pragma=synchronous(FULL)&_txlock=immediate")
 	if err != nil {
 		read.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)
@@ -198,6 +205,9 @@ func (db *DB) Read() *sql.DB { return db.read }
 
 // Write runs fn in one write transaction and commits it if fn returns
 // nil; otherwise it rolls back, so a failed write leaves nothing behind.
+// A commit is durable when Write returns: on SQLite the write-ahead log
+// is fsynced (synchronous=FULL), on PostgreSQL the server's
+// synchronous_commit decides (on by default; Warden never lowers it).
 // On SQLite, write transactions of every process are serialised. On
 // PostgreSQL a transaction the server aborts for a deadlock or a
 // serialization failure is retried (up to 3 runs), so fn must have no

@@ -138,3 +138,25 @@ func TestOpenRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestSQLiteCommitsAreSynced pins the durability settings of the SQLite
+// write connection: WAL and synchronous=FULL, so a commit is on disk
+// (the WAL fsynced) before Write returns.
+func TestSQLiteCommitsAreSynced(t *testing.T) {
+	db := storetest.Open(t, storetest.DSN(t, store.SQLite))
+	ctx := context.Background()
+	var mode string
+	var sync int
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, "PRAGMA synchronous").Scan(&sync)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode != "wal" || sync != 2 { // 2 is FULL
+		t.Fatalf("write connection: journal_mode %s, synchronous %d; want wal, 2 (FULL)", mode, sync)
+	}
+}

@@ -21,9 +21,11 @@ Commands:
   key      print the log's checkpoint verifier key (name+hash+base64) as the
            last line; generates the log's keys if the log has none yet
   verify   recompute every hash from the stored entries, check every signed
-           checkpoint (and --since, a checkpoint saved earlier); exit 1
-           naming the first bad index on any edit, deletion, reordering or
-           truncation
+           checkpoint (and --since, a checkpoint saved earlier), then the
+           pairing of intents: every completion or aborted entry closes an
+           earlier intent, none twice, and every intent is closed or still
+           in flight under a live gateway; exit 1 naming the first bad index
+           on any edit, deletion, reordering, truncation or broken pairing
   export   write entries for a SIEM: --format jsonl|cef [--since TIME|INDEX]
   tail     print entries as they are appended (jsonl), until interrupted
   proof    print the inclusion proof of --index N against the newest
@@ -136,6 +138,8 @@ func runAudit(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintf(c.stdout, "; %d newer entries are not signed yet", rep.Unsigned)
 		}
 		fmt.Fprintf(c.stdout, ") in %s; origin %s\n", time.Since(start).Round(time.Millisecond), rep.Origin)
+		fmt.Fprintf(c.stdout, "pairing: %d intents, %d completions, %d aborted, %d in flight\n", rep.Intents, rep.Completions, rep.Aborted, rep.InFlight)
+		fmt.Fprintf(c.stdout, "other: %d requests, %d admin\n", rep.Requests, rep.Admin)
 		return exitOK
 
 	case "export":
