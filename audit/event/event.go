@@ -20,8 +20,10 @@
 //     [Completion], written after the response, names the intent's
 //     index in Intent and adds status, usage, restores, leaks and the
 //     commitment to the response as returned.
-//   - An intent whose completion never came (the process died) is closed
-//     by an [Aborted] entry written when the log is next opened.
+//   - An intent whose completion never came is closed by an [Aborted]
+//     entry: written by any log on the store once the intent's writer has
+//     stopped sending heartbeats (the process died), or by the writer's
+//     own log when it closes with requests still open.
 package event
 
 import "time"

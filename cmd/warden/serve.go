@@ -221,7 +221,8 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 	if err != nil {
 		return fail(err)
 	}
-	alog, err := audit.Open(ctx, audit.Config{Store: db, Keyring: kr, Origin: cfg.Audit.Origin, QueueSize: cfg.Audit.QueueSize})
+	alog, err := audit.Open(ctx, audit.Config{Store: db, Keyring: kr, Origin: cfg.Audit.Origin, QueueSize: cfg.Audit.QueueSize,
+		OnError: func(err error) { log.Warn("audit log", "error", err.Error()) }})
 	if err != nil {
 		return fail(fmt.Errorf("audit: %w", err))
 	}
@@ -253,6 +254,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 	checks := []gateway.Check{
 		{Name: "store", Check: db.CheckWrite},
 		{Name: "disk", Check: func(ctx context.Context) error { return db.CheckDisk(0) }},
+		{Name: "audit", Check: alog.Ready},
 	}
 	l := cfg.Server.Limits
 	if l.Default != (Limit{}) || len(l.Principals) > 0 || len(l.Models) > 0 {
