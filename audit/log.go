@@ -104,6 +104,11 @@ type Config struct {
 
 // Log is an open audit log. It is safe for concurrent use.
 type Log struct {
+	// lastBeat is when the writer row was last refreshed in a committed
+	// transaction (monotonic nanoseconds since start; 0: never).
+	lastBeat atomic.Int64
+	start    time.Time
+
 	cfg   Config
 	db    *store.DB
 	sec   *secrets
@@ -193,7 +198,7 @@ func Open(ctx context.Context, cfg Config) (*Log, error) {
 		return nil, err
 	}
 	l := &Log{
-		cfg: cfg, db: cfg.Store, sec: sec, cache: newHashCache(1 << 16), nowMS: nowMS(cfg.Store),
+		cfg: cfg, db: cfg.Store, sec: sec, cache: newHashCache(1 << 16), nowMS: nowMS(cfg.Store), start: time.Now(),
 		quit: make(chan struct{}), stmts: stmts,
 		tenantKeys: map[string][]byte{},
 	}
@@ -414,12 +419,16 @@ func (l *Log) commit(batch []*pending) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.CommitTimeout)
 	defer cancel()
 	var res batchResult
+	began := l.since()
 	err := l.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		res, err = l.appendBatch(ctx, tx, batch)
 		return err
 	})
 	l.noteWrite(err)
+	if err == nil && res.beat {
+		l.lastBeat.Store(max(began, 1))
+	}
 	if err == nil && res.revived {
 		l.report(errPresumedDead)
 	}
@@ -451,6 +460,7 @@ type batchResult struct {
 	hashes  [][]byte
 	refused []error
 	revived bool // the writer row was missing and was put back
+	beat    bool // the writer row was refreshed
 }
 
 // appendBatch appends batch in tx: it closes the intents the batch's
@@ -505,8 +515,15 @@ func (l *Log) appendBatch(ctx context.Context, tx *sql.Tx, batch []*pending) (ba
 		return res, err
 	}
 	if len(opened) > 0 {
-		if res.revived, err = l.beat(ctx, tx); err != nil {
-			return res, fmt.Errorf("audit: heartbeat: %w", err)
+		// Intents are written only under a writer row that no recovery
+		// can take for dead. A beat committed less than a quarter of the
+		// writer timeout ago is proof enough; otherwise this
+		// transaction refreshes it.
+		if last := l.lastBeat.Load(); last == 0 || time.Duration(l.since()-last) > l.cfg.WriterTimeout/4 {
+			if res.revived, err = l.beat(ctx, tx); err != nil {
+				return res, fmt.Errorf("audit: heartbeat: %w", err)
+			}
+			res.beat = true
 		}
 		if err := insertOpen(ctx, tx, l.stmts, opened, l.writer, now); err != nil {
 			return res, fmt.Errorf("audit: open intents: %w", err)
@@ -517,6 +534,9 @@ func (l *Log) appendBatch(ctx context.Context, tx *sql.Tx, batch []*pending) (ba
 	}
 	return res, nil
 }
+
+// since is the log's monotonic clock.
+func (l *Log) since() int64 { return int64(time.Since(l.start)) }
 
 // insertChunk bounds the rows of one multi-row INSERT (4 parameters
 // each; SQLite allows 32766 parameters per statement).

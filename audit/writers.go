@@ -105,6 +105,7 @@ func (l *Log) beat(ctx context.Context, tx *sql.Tx) (revived bool, err error) {
 // heartbeat refreshes the writer row in a transaction of its own.
 func (l *Log) heartbeat(ctx context.Context) error {
 	var revived bool
+	began := l.since()
 	err := l.db.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		revived, err = l.beat(ctx, tx)
@@ -114,6 +115,7 @@ func (l *Log) heartbeat(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("audit: heartbeat: %w", err)
 	}
+	l.lastBeat.Store(max(began, 1))
 	if revived {
 		l.report(errPresumedDead)
 	}

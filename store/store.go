@@ -71,7 +71,19 @@ type Options struct {
 	// (config key store.timeout). Open itself (connecting, migrating) is
 	// bounded by its ctx only. Default [DefaultTimeout], 2s.
 	Timeout time.Duration
+	// Sync is SQLite's durability: SyncFull (the default) fsyncs every
+	// commit, so nothing acknowledged is lost even on a power cut;
+	// SyncNormal fsyncs only at checkpoints, so commits survive a crash
+	// of the process but the last ones may be lost with the machine.
+	// PostgreSQL ignores it (its synchronous_commit decides).
+	Sync string
 }
+
+// SQLite durability modes (Options.Sync, config key store.sync).
+const (
+	SyncFull   = "full"
+	SyncNormal = "normal"
+)
 
 // Open opens the database named by dsn and applies pending migrations.
 // dsn is "sqlite:PATH" or a postgres:// (postgresql://) URL; a PostgreSQL
@@ -85,6 +97,13 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout
+	}
+	switch opt.Sync {
+	case "":
+		opt.Sync = SyncFull
+	case SyncFull, SyncNormal:
+	default:
+		return nil, fmt.Errorf("store: sync: %q is not full or normal", opt.Sync)
 	}
 	var (
 		db  *DB
@@ -146,7 +165,7 @@ func openSQLite(ctx context.Context, path string, opt Options) (*DB, error) {
 	// the upstream was called, a token already handed out). One fsync per
 	// transaction is why callers batch (the audit log's group commit,
 	// vault.TokenBatch).
-	write, err := sql.Open("sqlite", path+params+"&_pragma=synchronous(FULL)&_txlock=immediate")
+	write, err := sql.Open("sqlite", path+params+"&_pragma=synchronous("+strings.ToUpper(opt.Sync)+")&_txlock=immediate")
 	if err != nil {
 		read.Close()
 		return nil, fmt.Errorf("store: sqlite: %w", err)

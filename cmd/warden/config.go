@@ -70,6 +70,14 @@ type StoreConfig struct {
 	// the request (503) after this long instead of holding it for the
 	// outage. Between 10ms and 1m. Default 2s.
 	Timeout Duration `yaml:"timeout"`
+	// Sync is SQLite's durability: full (default) fsyncs every commit, so
+	// no acknowledged audit entry, token or key change is lost even on a
+	// power cut — at about one fsync per group commit (see README's
+	// measured numbers); normal syncs only at checkpoints: commits
+	// survive a crash of warden, not always one of the machine.
+	// PostgreSQL ignores it (its synchronous_commit decides; Warden
+	// refuses a session where it is off).
+	Sync string `yaml:"sync"`
 }
 
 // UnmarshalYAML accepts "store: DSN" as well as the mapping.
@@ -80,14 +88,14 @@ func (s *StoreConfig) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.MappingNode:
 		// Node.Decode does not inherit KnownFields: refuse unknown keys here.
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" {
-				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout)", k.Line, k.Value)
+			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" && k.Value != "sync" {
+				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout, sync)", k.Line, k.Value)
 			}
 		}
 		type plain StoreConfig // without this method
 		return n.Decode((*plain)(s))
 	}
-	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn and timeout", n.Line)
+	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn, timeout and sync", n.Line)
 }
 
 // KeysConfig chooses the key-encryption-key provider.
@@ -439,6 +447,11 @@ func (c *Config) validate() error {
 	}
 	if t := time.Duration(c.Store.Timeout); t < 10*time.Millisecond || t > time.Minute {
 		return fmt.Errorf("%s: store.timeout: %s is not between 10ms and 1m", where, t)
+	}
+	switch c.Store.Sync {
+	case "", "full", "normal":
+	default:
+		return fmt.Errorf("%s: store.sync: %q is not full or normal", where, c.Store.Sync)
 	}
 	if c.Vault.CacheSize < 0 {
 		return fmt.Errorf("%s: vault.cache_size: must not be negative", where)

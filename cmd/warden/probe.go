@@ -252,7 +252,7 @@ func startProbeGateway(ctx context.Context, cfg *Config, c *cli, chatModel, msgM
 	upURL := "http://" + upLn.Addr().String() + "/v1"
 
 	pc := *cfg
-	pc.DataDir, pc.Store = filepath.Join(dir, "data"), StoreConfig{Timeout: cfg.Store.Timeout}
+	pc.DataDir, pc.Store = filepath.Join(dir, "data"), StoreConfig{Timeout: cfg.Store.Timeout, Sync: cfg.Store.Sync}
 	pc.Keys = KeysConfig{Keyring: filepath.Join(pc.DataDir, "keyring.json"), CacheTTL: cfg.Keys.CacheTTL}
 	pc.Server.Listen = "127.0.0.1:0"
 	pc.Server.TLS = TLSConfig{}

@@ -36,7 +36,7 @@ func storeDSN(cfg *Config) string {
 
 // openStore opens and migrates the configured database.
 func openStore(ctx context.Context, cfg *Config) (*store.DB, error) {
-	return store.Open(ctx, storeDSN(cfg), store.Options{Timeout: time.Duration(cfg.Store.Timeout)})
+	return store.Open(ctx, storeDSN(cfg), store.Options{Timeout: time.Duration(cfg.Store.Timeout), Sync: cfg.Store.Sync})
 }
 
 // openKeyring opens (creating on first use) the keyring the config
