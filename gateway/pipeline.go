@@ -402,6 +402,11 @@ func (s *Server) complete(x *exchange, status int, code string) error {
 	}
 	rec.UpstreamTime = x.upstream
 	rec.Overhead = time.Since(x.start) - x.upstream
+	if rec.Kind == event.Request {
+		// Without an intent (audit_fail_open after the intent failed) the
+		// request's single entry has no place for upstream results.
+		rec.UpstreamTime, rec.Restored, rec.Leaks, rec.InputTokens, rec.OutputTokens = 0, 0, 0, 0, 0
+	}
 	idx, err := s.audit(x)
 	if err != nil {
 		if s.cfg.AuditFailOpen {
