@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -185,7 +186,11 @@ func (s *Server) guardJSON(ctx context.Context, x *exchange, raw []byte) ([]byte
 	changedChoices := map[string]bool{}
 	var u usage
 	var failed error
-	_, err := detect.WalkJSON(raw, s.respWalk, func(v detect.JSONValue) (string, bool, error) {
+	walk := s.respWalk
+	if bytes.Contains(raw, []byte(`"logprobs"`)) {
+		walk = s.respWalkLP // containers reported: logprobs spans are needed
+	}
+	_, err := detect.WalkJSON(raw, walk, func(v detect.JSONValue) (string, bool, error) {
 		if v.Container {
 			if lastKey(v.Path) == "logprobs" {
 				logprobs[parentPath(v.Path)] = [2]int{v.Start, v.End}
@@ -195,7 +200,7 @@ func (s *Server) guardJSON(ctx context.Context, x *exchange, raw []byte) ([]byte
 		if v.Literal {
 			return "", false, nil
 		}
-		if !v.IsKey && (v.Path == "$.usage."+v.Key || v.Path == "$.response.usage."+v.Key) {
+		if !v.IsKey && v.Number && isUsagePath(v.Path) {
 			n := 0
 			if v.Number {
 				n, _ = strconv.Atoi(v.Value)

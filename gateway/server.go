@@ -138,10 +138,10 @@ type Server struct {
 
 	// Walker options: a request's top level (decode), a whole request
 	// (inspect), a JSON response and a stream event.
-	topWalk, reqWalk, respWalk, eventWalk *detect.JSONOptions
-	leakTypes                             leakSet
-	sanitize                              sanitizer
-	limiterDown                           atomic.Bool
+	topWalk, reqWalk, respWalk, respWalkLP, eventWalk *detect.JSONOptions
+	leakTypes                                         leakSet
+	sanitize                                          sanitizer
+	limiterDown                                       atomic.Bool
 }
 
 // New validates cfg and builds a gateway.
@@ -243,7 +243,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		{&s.topWalk, detect.JSONConfig{MaxDepth: cfg.MaxJSONDepth, MaxBytes: maxBody, VisitDepth: 1, Keys: true,
 			Literals: true, Containers: true, UniqueKeys: true}},
 		{&s.reqWalk, detect.JSONConfig{MaxDepth: cfg.MaxJSONDepth, MaxBytes: maxBody, Keys: true, NoKeyContext: true}},
-		{&s.respWalk, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxResp, Keys: true, Containers: true, NoKeyContext: true}},
+		{&s.respWalk, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxResp, Keys: true, NoKeyContext: true}},
+		{&s.respWalkLP, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxResp, Keys: true, Containers: true, NoKeyContext: true}},
 		{&s.eventWalk, detect.JSONConfig{MaxDepth: 128, MaxBytes: maxEventBytes, Keys: true, Literals: true,
 			Containers: true, NoKeyContext: true}},
 	} {
