@@ -330,7 +330,7 @@ func (l *Log) append(ctx context.Context, entry []byte, intent bool, closes int6
 		// Nobody is committing, so the queue held nothing before p:
 		// commit p's batch here and hand any later arrivals to a
 		// background committer.
-		l.commitQueued(1)
+		l.commitQueued(ctx, 1)
 	}
 	select {
 	case err := <-p.done:
@@ -351,7 +351,7 @@ func (l *Log) append(ctx context.Context, entry []byte, intent bool, closes int6
 // until the queue is empty; the caller must have set l.leading. After
 // rounds batches (0: no limit) it hands the rest to a new goroutine, so
 // a request's goroutine never commits for long on behalf of others.
-func (l *Log) commitQueued(rounds int) {
+func (l *Log) commitQueued(ctx context.Context, rounds int) {
 	for i := 0; ; i++ {
 		l.qmu.Lock()
 		if len(l.queue) == 0 {
@@ -362,7 +362,7 @@ func (l *Log) commitQueued(rounds int) {
 		}
 		if rounds > 0 && i == rounds {
 			l.qmu.Unlock()
-			go l.commitQueued(0)
+			go l.commitQueued(context.Background(), 0)
 			return
 		}
 		n := min(len(l.queue), l.cfg.MaxBatch)
@@ -372,7 +372,12 @@ func (l *Log) commitQueued(rounds int) {
 		l.queue = l.queue[:rest]
 		l.batch = nil
 		l.qmu.Unlock()
-		l.commit(batch)
+		// The caller that leads commits under its own deadline (the
+		// gateway's audit_timeout): a stalled store fails its request in
+		// time instead of holding it for the store's busy timeout. Later
+		// batches are the background committer's.
+		l.commit(ctx, batch)
+		ctx = context.Background()
 		clear(batch)
 		l.qmu.Lock()
 		l.batch = batch[:0]
@@ -415,8 +420,8 @@ func (l *Log) report(err error) {
 }
 
 // commit appends batch in one transaction and acknowledges each entry.
-func (l *Log) commit(batch []*pending) {
-	ctx, cancel := context.WithTimeout(context.Background(), l.cfg.CommitTimeout)
+func (l *Log) commit(ctx context.Context, batch []*pending) {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.CommitTimeout)
 	defer cancel()
 	var res batchResult
 	began := l.since()

@@ -47,19 +47,31 @@ type recorder struct {
 	mu    sync.Mutex
 	last  []byte
 	reply string
+	raw   []byte // when set, written instead of reply
+}
+
+func (r *recorder) setRaw(b []byte) {
+	r.mu.Lock()
+	r.raw = b
+	r.mu.Unlock()
 }
 
 func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	b, _ := io.ReadAll(req.Body)
 	r.mu.Lock()
 	r.last = b
+	reply, raw := r.reply, r.raw
 	r.mu.Unlock()
 	ct := "application/json"
-	if strings.HasPrefix(r.reply, "data:") || strings.HasPrefix(r.reply, "event:") {
+	if strings.HasPrefix(reply, "data:") || strings.HasPrefix(reply, "event:") {
 		ct = "text/event-stream"
 	}
 	w.Header().Set("Content-Type", ct)
-	io.WriteString(w, r.reply)
+	if raw != nil {
+		w.Write(raw)
+		return
+	}
+	io.WriteString(w, reply)
 }
 
 func (r *recorder) take() []byte {
@@ -171,6 +183,48 @@ func FuzzReadEvent(f *testing.F) {
 			}
 			if i > len(in) {
 				t.Fatal("more events than input bytes")
+			}
+		}
+	})
+}
+
+// Whatever an upstream streams, the caller gets well-formed events: each
+// one's data is a JSON document or [DONE], and the gateway never passes
+// raw bytes it could not read.
+func FuzzStreamRewriter(f *testing.F) {
+	for _, b := range []string{
+		"data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mail jane.canary@exa\"}}]}\n\n" +
+			"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"mple.com SSN 457-55-5462\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n",
+		"data: {\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"id\":\"c1\",\"function\":{\"name\":\"f\",\"arguments\":\"{\\\"a\\\":\"}}]}}]}\n\n" +
+			"data: {\"choices\":[{\"index\":1,\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"\\\"[[EMAIL_ADDRESS:AB\"}}]}}]}\n\ndata: [DONE]\n\n",
+		"event: x\nid: 7\ndata: {\"a\":1}\n\n: comment\n\ndata: {not json\n\n",
+		"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"logprobs\":{\"content\":[{\"token\":\"a\",\"logprob\":0}]}}]}\n\n",
+	} {
+		f.Add([]byte(b))
+	}
+	s, rec := fuzzServer(f, "")
+	f.Fuzz(func(t *testing.T, stream []byte) {
+		rec.mu.Lock()
+		rec.reply = "data: " // marks the reply as an event stream for the recorder
+		rec.mu.Unlock()
+		rec.setRaw(stream)
+		w := httptest.NewRecorder()
+		body := `{"model":"m","stream":true,"messages":[{"role":"user","content":"hi"}]}`
+		s.ServeHTTP(w, httptest.NewRequest("POST", "/v1/chat/completions", strings.NewReader(body)))
+		if w.Code != 200 {
+			return
+		}
+		br := bufio.NewReader(bytes.NewReader(w.Body.Bytes()))
+		for {
+			ev, err := readEvent(br)
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatalf("the gateway wrote a malformed event stream: %v\n%q", err, w.Body.Bytes())
+			}
+			if string(ev.data) != "[DONE]" && !json.Valid(ev.data) {
+				t.Fatalf("event data is not JSON: %q\nfor upstream stream %q", ev.data, stream)
 			}
 		}
 	})
