@@ -394,7 +394,7 @@ func (s *Server) rewriteEvent(ctx context.Context, x *exchange, st *streamState,
 			return nil, err
 		}
 		var b bytes.Buffer
-		writeEvent(&b, name, id, ev.data)
+		writeEvent(&b, name, id, []byte(ss.done)) // exactly as the API writes it
 		return b.Bytes(), nil
 	}
 	doc, err := s.walkEvent(ev.data)
