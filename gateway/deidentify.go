@@ -115,12 +115,14 @@ func (s *Server) deidentify(x *exchange) *apiError {
 	// rewrite), the parts after lose their share of it.
 	type cut struct{ from, to int } // spans removed from a part's text
 	cuts := map[*textPart][]cut{}
-	var crossJobs []struct {
+	// crossJob is a cross-part value, written whole where it starts.
+	type crossJob struct {
 		p     *textPart
 		at    int // offset in the part where the value starts
 		value string
 		f     detect.Finding
 	}
+	var crossJobs []crossJob
 	for _, c := range req.cross {
 		if !rewrite(c.f) {
 			x.sent[c.value] = true
@@ -133,12 +135,7 @@ func (s *Server) deidentify(x *exchange) *apiError {
 		}
 		last := c.parts[len(c.parts)-1]
 		cuts[last] = append(cuts[last], cut{0, c.endIn})
-		crossJobs = append(crossJobs, struct {
-			p     *textPart
-			at    int
-			value string
-			f     detect.Finding
-		}{first, c.startIn, c.value, c.f})
+		crossJobs = append(crossJobs, crossJob{first, c.startIn, c.value, c.f})
 	}
 	for p, cs := range cuts {
 		// The part's text with the cut spans left out, its own findings

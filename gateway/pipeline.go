@@ -502,8 +502,8 @@ func isTimeout(err error) bool {
 
 func itoa(n int) string { return strconv.Itoa(n) }
 
-// noteFindings adds a request's findings to the policy input and the
-// record.
+// noteFinding adds one of the request's findings to the policy input,
+// the record and the metrics.
 func (x *exchange) noteFinding(s *Server, f detect.Finding) {
 	x.in.Add(f.Type, string(f.Category), 1)
 	x.rec.Findings[f.Type]++
