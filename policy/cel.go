@@ -27,6 +27,10 @@ func newEnv() (*cel.Env, error) {
 		cel.Variable("zone", cel.StringType),
 		cel.Variable("findings", counts),
 		cel.Variable("categories", counts),
+		cel.Variable("server", cel.StringType),
+		cel.Variable("tool", cel.StringType),
+		cel.Variable("args_findings", counts),
+		cel.Variable("result_findings", counts),
 		cel.Macros(
 			cel.GlobalMacro("count", 1, countMacro("findings")),
 			cel.GlobalMacro("category_count", 1, countMacro("categories")),
@@ -99,8 +103,10 @@ func compileWhen(env *cel.Env, src string) (cel.Program, whenFacts, error) {
 			}
 		case ast.IdentKind:
 			switch e.AsIdent() {
-			case "findings", "categories":
+			case "findings", "categories", "args_findings":
 				f.readsFindings = true
+			case "result_findings":
+				f.readsFindings, f.readsResult = true, true
 			case "zone":
 				f.readsZone = true
 			}
@@ -120,6 +126,8 @@ type whenFacts struct {
 	readsFindings bool
 	// readsZone is set when the condition reads zone.
 	readsZone bool
+	// readsResult is set when the condition reads result_findings.
+	readsResult bool
 	// loops is set when the condition has a comprehension (exists, all,
 	// map, filter…), the only construct whose time grows with the input
 	// and so the only one worth watching for a deadline.
@@ -188,6 +196,20 @@ func (a *activation) ResolveName(name string) (any, bool) {
 			return a.empty, true
 		}
 		return a.in.Categories, true
+	case "server":
+		return a.in.Server, true
+	case "tool":
+		return a.in.Tool, true
+	case "args_findings":
+		if a.in.ArgsFindings == nil {
+			return a.empty, true
+		}
+		return a.in.ArgsFindings, true
+	case "result_findings":
+		if a.in.ResultFindings == nil {
+			return a.empty, true
+		}
+		return a.in.ResultFindings, true
 	}
 	return nil, false
 }

@@ -15,10 +15,15 @@
 //	roles      list(string)       the caller's roles
 //	tenant     string             the caller's tenant
 //	model      string             the model asked for
-//	endpoint   string             chat, responses, completions, embeddings or messages
+//	endpoint   string             chat, responses, completions, embeddings, messages or mcp
 //	zone       string             the upstream zone being considered; "" before routing
 //	findings   map(string, int)   count of findings by type, e.g. {"EMAIL_ADDRESS": 2}
 //	categories map(string, int)   count by category: PII, FINANCIAL, HEALTH, SECRET, NETWORK
+//	server     string             MCP: the server's configured name; "" otherwise
+//	tool       string             MCP: the tool called (tools/call); "" otherwise
+//	args_findings   map(string, int)  MCP: findings by type in the tool call's arguments
+//	result_findings map(string, int)  MCP: findings by type in the tool's result (a rule
+//	                                  reading it is decided again once the result is in)
 //
 // and these helpers, which read a missing key as zero instead of failing:
 //
@@ -215,7 +220,8 @@ type Input struct {
 	Roles     []string
 	Tenant    string
 	Model     string
-	// Endpoint is chat, responses, completions, embeddings or messages.
+	// Endpoint is chat, responses, completions, embeddings, messages or
+	// mcp.
 	Endpoint string
 	// Zone is the upstream zone being considered; "" before routing.
 	Zone string
@@ -226,6 +232,16 @@ type Input struct {
 	// TypeCategory maps each type in Findings to its category, so that
 	// operators and deny reasons named by category apply to the type.
 	TypeCategory map[string]string
+
+	// MCP requests (endpoint "mcp"): the MCP server's configured name,
+	// the tool called (tools/call), and the findings by type in the
+	// call's arguments and in its result. A rule that reads
+	// result_findings is decided again once the result is in: a deny
+	// then withholds the result. Empty for the model APIs.
+	Server         string
+	Tool           string
+	ArgsFindings   map[string]int
+	ResultFindings map[string]int
 }
 
 // Add records n findings of one type and category, keeping Findings,
@@ -336,7 +352,8 @@ func checkInput(in *Input) error {
 	for _, f := range []struct {
 		name string
 		v    string
-	}{{"principal", in.Principal}, {"tenant", in.Tenant}, {"model", in.Model}, {"endpoint", in.Endpoint}, {"zone", in.Zone}} {
+	}{{"principal", in.Principal}, {"tenant", in.Tenant}, {"model", in.Model}, {"endpoint", in.Endpoint}, {"zone", in.Zone},
+		{"server", in.Server}, {"tool", in.Tool}} {
 		if len(f.v) > maxString {
 			return fmt.Errorf("policy input: %s is %d bytes, limit %d", f.name, len(f.v), maxString)
 		}
@@ -349,7 +366,7 @@ func checkInput(in *Input) error {
 	for _, m := range []struct {
 		name string
 		v    map[string]int
-	}{{"findings", in.Findings}, {"categories", in.Categories}} {
+	}{{"findings", in.Findings}, {"categories", in.Categories}, {"args_findings", in.ArgsFindings}, {"result_findings", in.ResultFindings}} {
 		if len(m.v) > maxKeys {
 			return fmt.Errorf("policy input: %s has %d entries, limit %d", m.name, len(m.v), maxKeys)
 		}
@@ -504,6 +521,18 @@ func (e *Engine) Version() string { return e.version }
 func (e *Engine) ZoneDependent() bool {
 	for i := range e.rules {
 		if e.rules[i].readsZone {
+			return true
+		}
+	}
+	return false
+}
+
+// ResultDependent reports whether some rule's condition reads
+// result_findings, so that an MCP tool call must be decided again once
+// its result is in.
+func (e *Engine) ResultDependent() bool {
+	for i := range e.rules {
+		if e.rules[i].readsResult {
 			return true
 		}
 	}

@@ -428,3 +428,30 @@ func TestZoneDependent(t *testing.T) {
 		t.Error("default policy reported zone-dependent")
 	}
 }
+
+// MCP tool calls are decided on the server, the tool and the findings
+// in arguments and results.
+func TestPolicyReadsMCPFields(t *testing.T) {
+	e, err := New(Config{Rules: []Rule{
+		{Name: "no-ssn-to-tickets", When: `server == "crm" && tool == "update_ticket" && "US_SSN" in args_findings`, Action: Deny, Reason: "no SSNs in tickets"},
+		{Name: "no-health-results", When: `"MEDICAL_RECORD_NUMBER" in result_findings`, Action: Deny},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := e.Decide(Input{Endpoint: "mcp", Server: "crm", Tool: "update_ticket", ArgsFindings: map[string]int{"US_SSN": 1}})
+	if err != nil || d.Action != Deny || d.Reason != "no SSNs in tickets" {
+		t.Fatalf("args: %+v %v", d, err)
+	}
+	d, err = e.Decide(Input{Endpoint: "mcp", Server: "crm", Tool: "lookup_customer", ArgsFindings: map[string]int{"US_SSN": 1}})
+	if err != nil || d.Action == Deny {
+		t.Fatalf("another tool: %+v %v", d, err)
+	}
+	if !e.ResultDependent() {
+		t.Fatal("a rule reads result_findings, ResultDependent is false")
+	}
+	d, err = e.Decide(Input{Endpoint: "mcp", Server: "crm", Tool: "lookup_customer", ResultFindings: map[string]int{"MEDICAL_RECORD_NUMBER": 2}})
+	if err != nil || d.Action != Deny {
+		t.Fatalf("result: %+v %v", d, err)
+	}
+}
