@@ -189,6 +189,45 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	return nil, unauth("token from an issuer this gateway does not trust")
 }
 
+// AuthenticateResource is Authenticate for a protected resource (an MCP
+// endpoint, RFC 9728): a token from the OIDC issuer must name resource
+// in its aud claim (RFC 8707 audience binding), so a token meant for
+// another service — or for the model API — is refused here. API keys,
+// certificates and this gateway's own tokens are accepted as by
+// Authenticate: they are the gateway's own credentials.
+func (a *Authenticator) AuthenticateResource(r *http.Request, resource string) (*Principal, error) {
+	if a.oidc == nil {
+		return a.Authenticate(r)
+	}
+	if a.mtls != nil && r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		return a.Authenticate(r)
+	}
+	cred, err := credential(r)
+	if err != nil {
+		return nil, err
+	}
+	if looksLikeAPIKey(cred) {
+		return a.Authenticate(r)
+	}
+	if iss, ok := peekIssuer(cred); ok && iss == a.oidc.cfg.Issuer && (a.issuer == nil || iss != a.issuer.cfg.Issuer) {
+		return a.oidc.verifyFor(r.Context(), cred, resource)
+	}
+	return a.Authenticate(r)
+}
+
+// AuthorizationServers are the issuers whose tokens the gateway takes,
+// for RFC 9728 metadata: the OIDC issuer, then the gateway's own.
+func (a *Authenticator) AuthorizationServers() []string {
+	var out []string
+	if a.oidc != nil {
+		out = append(out, a.oidc.cfg.Issuer)
+	}
+	if a.issuer != nil {
+		out = append(out, a.issuer.cfg.Issuer)
+	}
+	return out
+}
+
 // credential extracts the presented secret from Authorization: Bearer
 // or X-Api-Key. Both present and different is refused.
 func credential(r *http.Request) (string, error) {

@@ -103,7 +103,7 @@ func BenchmarkOIDCVerify(b *testing.B) {
 			b.Run("signature", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := v.verifyUncached(ctx, tok); err != nil {
+					if _, err := v.verifyUncached(ctx, tok, v.cfg.Audience); err != nil {
 						b.Fatal(err)
 					}
 				}

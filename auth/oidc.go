@@ -205,12 +205,21 @@ func keyFits(k *jose.JSONWebKey, alg jose.SignatureAlgorithm) bool {
 // expires, but at most JWKSMinInterval, so a key the IdP withdraws stops
 // working soon after.
 func (v *oidcVerifier) verify(ctx context.Context, raw string) (*Principal, error) {
+	return v.verifyFor(ctx, raw, v.cfg.Audience)
+}
+
+// verifyFor checks an IdP token that must name aud in its aud claim.
+func (v *oidcVerifier) verifyFor(ctx context.Context, raw, aud string) (*Principal, error) {
 	now := v.now()
-	p, h, ok := v.verified.get(raw, now)
+	key := raw
+	if aud != v.cfg.Audience {
+		key = aud + " " + raw
+	}
+	p, h, ok := v.verified.get(key, now)
 	if ok {
 		return p, nil
 	}
-	p, err := v.verifyUncached(ctx, raw)
+	p, err := v.verifyUncached(ctx, raw, aud)
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +234,7 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-func (v *oidcVerifier) verifyUncached(ctx context.Context, raw string) (*Principal, error) {
+func (v *oidcVerifier) verifyUncached(ctx context.Context, raw, aud string) (*Principal, error) {
 	tok, err := jwt.ParseSigned(raw, v.algs)
 	if err != nil {
 		return nil, unauth("oidc token: malformed, or its alg is not accepted")
@@ -247,7 +256,7 @@ func (v *oidcVerifier) verifyUncached(ctx context.Context, raw string) (*Princip
 	if err := checkTimes(std, now, v.cfg.Leeway, 0); err != nil {
 		return nil, err
 	}
-	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.cfg.Issuer, AnyAudience: jwt.Audience{v.cfg.Audience}, Time: now}, v.cfg.Leeway); err != nil {
+	if err := std.ValidateWithLeeway(jwt.Expected{Issuer: v.cfg.Issuer, AnyAudience: jwt.Audience{aud}, Time: now}, v.cfg.Leeway); err != nil {
 		return nil, unauth("oidc token: " + claimError(err))
 	}
 	return v.principal(claims, std)

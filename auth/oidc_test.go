@@ -283,3 +283,34 @@ func TestOIDCNoKid(t *testing.T) {
 		t.Fatalf("one EC key, no kid: %v", err)
 	}
 }
+
+// TestOIDCTokenForAnotherResourceIsRefused: an MCP endpoint takes an IdP
+// token only when its aud names that endpoint (RFC 8707); a token for
+// the model API or for another endpoint is refused there, and one for
+// the endpoint is refused on the model API.
+func TestOIDCTokenForAnotherResourceIsRefused(t *testing.T) {
+	d := newIDP(t)
+	clk := newClock()
+	v := newOIDC(t, d.config(), clk)
+	const crm = "https://warden.corp.example/mcp/crm"
+	std, extra := idpClaims(clk.Now())
+	gatewayTok := signWith(t, jose.ES256, d.ec, "ec1", std, extra)
+	std.Audience = jwt.Audience{crm}
+	crmTok := signWith(t, jose.ES256, d.ec, "ec1", std, extra)
+	ctx := context.Background()
+	if _, err := v.verifyFor(ctx, crmTok, crm); err != nil {
+		t.Fatalf("token for the endpoint: %v", err)
+	}
+	if _, err := v.verify(ctx, gatewayTok); err != nil { // cached for the model API
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ tok, aud string }{
+		"gateway token at the endpoint":   {gatewayTok, crm},
+		"endpoint token at another one":   {crmTok, "https://warden.corp.example/mcp/hr"},
+		"endpoint token at the model API": {crmTok, v.cfg.Audience},
+	} {
+		if _, err := v.verifyFor(ctx, c.tok, c.aud); !errors.Is(err, ErrUnauthenticated) {
+			t.Errorf("%s: err %v, want ErrUnauthenticated", name, err)
+		}
+	}
+}
