@@ -116,6 +116,38 @@ type requestEntry struct {
 	OverheadUS   int64          `json:"overhead_us"`
 	RequestHMAC  string         `json:"request_hmac"`
 	ResponseHMAC string         `json:"response_hmac"`
+	MCP          *mcpCall       `json:"mcp,omitempty"`
+}
+
+// mcpCall is what request and intent entries of an MCP request add:
+// the server, the JSON-RPC method, the tool and its pinned definition's
+// hash. Absent for the model APIs, so their entries are unchanged.
+type mcpCall struct {
+	Server   string `json:"server"`
+	Method   string `json:"method"`
+	Tool     string `json:"tool"`
+	ToolHash string `json:"tool_hash"`
+}
+
+// mcpResult is what a completion of an MCP request adds: findings in
+// the result by type, and links or images neutralised.
+type mcpResult struct {
+	ResultFindings map[string]int `json:"result_findings"`
+	Neutralised    int            `json:"neutralised"`
+}
+
+func mcpCallOf(ev *event.Record) *mcpCall {
+	if ev.Server == "" {
+		return nil
+	}
+	return &mcpCall{Server: ev.Server, Method: ev.Method, Tool: ev.Tool, ToolHash: ev.ToolHash}
+}
+
+func mcpResultOf(ev *event.Record) *mcpResult {
+	if ev.Server == "" {
+		return nil
+	}
+	return &mcpResult{ResultFindings: nonNilCounts(ev.ResultFindings), Neutralised: ev.Neutralised}
 }
 
 // intentEntry is the canonical form of an event.Intent record.
@@ -139,26 +171,28 @@ type intentEntry struct {
 	Findings    map[string]int `json:"findings"`
 	Operators   map[string]int `json:"operators"`
 	RequestHMAC string         `json:"request_hmac"`
+	MCP         *mcpCall       `json:"mcp,omitempty"`
 }
 
 // completionEntry is the canonical form of an event.Completion record.
 type completionEntry struct {
-	V            int    `json:"v"`
-	Kind         string `json:"kind"`
-	Time         string `json:"time"`
-	Intent       int64  `json:"intent"`
-	RequestID    string `json:"request_id"`
-	Principal    string `json:"principal"`
-	Tenant       string `json:"tenant"`
-	Status       int    `json:"status"`
-	Error        string `json:"error"`
-	InputTokens  int    `json:"input_tokens"`
-	OutputTokens int    `json:"output_tokens"`
-	Restored     int    `json:"restored"`
-	Leaks        int    `json:"leaks"`
-	OverheadUS   int64  `json:"overhead_us"`
-	UpstreamUS   int64  `json:"upstream_us"`
-	ResponseHMAC string `json:"response_hmac"`
+	V            int        `json:"v"`
+	Kind         string     `json:"kind"`
+	Time         string     `json:"time"`
+	Intent       int64      `json:"intent"`
+	RequestID    string     `json:"request_id"`
+	Principal    string     `json:"principal"`
+	Tenant       string     `json:"tenant"`
+	Status       int        `json:"status"`
+	Error        string     `json:"error"`
+	InputTokens  int        `json:"input_tokens"`
+	OutputTokens int        `json:"output_tokens"`
+	Restored     int        `json:"restored"`
+	Leaks        int        `json:"leaks"`
+	OverheadUS   int64      `json:"overhead_us"`
+	UpstreamUS   int64      `json:"upstream_us"`
+	ResponseHMAC string     `json:"response_hmac"`
+	MCP          *mcpResult `json:"mcp,omitempty"`
 }
 
 // abortedEntry is the canonical form of an event.Aborted record and of
@@ -304,6 +338,7 @@ func recordEntryOf(ev *event.Record, now time.Time, key []byte) ([]byte, error) 
 			Status: ev.Status, Error: ev.Error, OverheadUS: ev.Overhead.Microseconds(),
 			RequestHMAC:  commitment(key, ev.RequestBody),
 			ResponseHMAC: commitment(key, ev.ResponseBody),
+			MCP:          mcpCallOf(ev),
 		})
 	case event.Intent:
 		return canonical(&intentEntry{
@@ -313,6 +348,7 @@ func recordEntryOf(ev *event.Record, now time.Time, key []byte) ([]byte, error) 
 			Decision: ev.Decision, Reasons: nonNilStrings(ev.Reasons), Rules: nonNilStrings(ev.Rules),
 			Policy: ev.Policy, Findings: nonNilCounts(ev.Findings), Operators: nonNilCounts(ev.Operators),
 			RequestHMAC: commitment(key, ev.RequestBody),
+			MCP:         mcpCallOf(ev),
 		})
 	case event.Completion:
 		return canonical(&completionEntry{
@@ -322,6 +358,7 @@ func recordEntryOf(ev *event.Record, now time.Time, key []byte) ([]byte, error) 
 			Restored: ev.Restored, Leaks: ev.Leaks,
 			OverheadUS: ev.Overhead.Microseconds(), UpstreamUS: ev.UpstreamTime.Microseconds(),
 			ResponseHMAC: commitment(key, ev.ResponseBody),
+			MCP:          mcpResultOf(ev),
 		})
 	case event.Aborted:
 		return abortedEntryOf(ev.Intent, t, ev.RequestID, ev.Principal, ev.Tenant, ev.Error)

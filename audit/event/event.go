@@ -103,6 +103,18 @@ type Record struct {
 	Overhead     time.Duration
 	UpstreamTime time.Duration
 
+	// MCP requests (Endpoint "mcp"): the MCP server's configured name,
+	// the JSON-RPC method, the tool called and the hash of its pinned
+	// definition; in a completion, the findings in the result (by type)
+	// and how many links and images carrying sensitive values were
+	// neutralised.
+	Server         string
+	Method         string
+	Tool           string
+	ToolHash       string
+	ResultFindings map[string]int
+	Neutralised    int
+
 	// RequestBody and ResponseBody are the bodies as sent upstream and as
 	// returned to the caller. The log commits to them with keyed hashes
 	// and must not store them.
