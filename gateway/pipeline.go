@@ -54,6 +54,8 @@ type apiError struct {
 	// header holds upstream headers to forward with the error (an
 	// upstream's own Retry-After and rate-limit headers).
 	header http.Header
+	// rpc is the JSON-RPC error code, for the MCP endpoint.
+	rpc int
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Msg }
@@ -123,6 +125,8 @@ type exchange struct {
 	recording bool
 	upSpan    trace.Span // the upstream attempt's client span, until it ends
 	respModel string     // the model the upstream says answered
+
+	mcp *mcpState // the MCP endpoints' part (mcp.go)
 }
 
 func (s *Server) api(sh *shape) http.HandlerFunc {
@@ -463,7 +467,11 @@ func (s *Server) finish(x *exchange, e *apiError) {
 		for k, vs := range e.header {
 			x.w.Header()[k] = vs
 		}
-		x.sh.writeError(x.w, e)
+		if x.sh.mcp {
+			writeMCPError(x.w, e, x.mcp.id)
+		} else {
+			x.sh.writeError(x.w, e)
+		}
 		x.written = true
 	}
 	x.rec.Status = status

@@ -89,6 +89,23 @@ type Config struct {
 	// appearance out of nowhere is an incident, not URLs, IP addresses,
 	// names, places or dates a model writes in ordinary answers.
 	LeakTypes []string
+	// MCPServers are the MCP servers the gateway fronts, each served at
+	// /mcp/{name} (mcp.go).
+	MCPServers []*MCPServer
+	// MCPResource is the gateway's public base URL
+	// (https://warden.example.com): an MCP endpoint's RFC 8707 resource,
+	// which tokens for it must name, is MCPResource + "/mcp/" + name.
+	// Default: built from each request's Host (and TLS).
+	MCPResource string
+	// MCPAuthorizationServers are the issuers an MCP client may get
+	// tokens from, as the RFC 9728 metadata names them.
+	MCPAuthorizationServers []string
+	// MCPDefinitionsTTL is how long the tool definitions read from a
+	// server (fetched, or seen in a tools/list answer) hold before a call
+	// fetches them again. Default 0: every tools/call checks the
+	// server's current definition first (one more round trip to the
+	// server; four for a 2025-11-25 server, which needs a session).
+	MCPDefinitionsTTL time.Duration
 	// Logger receives structured logs (never content). Default discards.
 	Logger *slog.Logger
 }
@@ -107,6 +124,8 @@ type Deps struct {
 	// altogether), and no trace header is read from callers or sent
 	// upstream.
 	TracerProvider trace.TracerProvider
+	// MCP serves the MCP endpoints (mcptools.go).
+	MCP MCPDeps
 	// Checks are what /readyz asks, in order: a failing check makes the
 	// gateway not ready. Its error is logged; the response names only the
 	// check.
@@ -142,6 +161,12 @@ type Server struct {
 	leakTypes                                         leakSet
 	sanitize                                          sanitizer
 	limiterDown                                       atomic.Bool
+
+	// The MCP endpoints: a message's walk, the pins, the mask for
+	// secrets in answers.
+	mcpWalk *detect.JSONOptions
+	pins    ToolPins
+	mcpMask *transform.Deidentifier
 }
 
 // New validates cfg and builds a gateway.
@@ -252,6 +277,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 			return nil, fmt.Errorf("gateway: %w", err)
 		}
 	}
+	if err := s.initMCP(); err != nil {
+		return nil, err
+	}
 	if deps.Tokens == nil && !cfg.Key.IsZero() {
 		st, err := transform.NewStatelessTokens(cfg.Key)
 		if err != nil {
@@ -267,6 +295,10 @@ func (s *Server) routes() {
 	m := http.NewServeMux()
 	for _, sh := range []*shape{shapeChat, shapeCompletions, shapeResponses, shapeEmbeddings, shapeMessages} {
 		m.HandleFunc("POST /v1"+sh.path, s.api(sh))
+	}
+	if len(s.cfg.MCPServers) > 0 {
+		m.HandleFunc("/mcp/{name}", s.handleMCP)
+		m.HandleFunc("GET /.well-known/oauth-protected-resource/mcp/{name}", s.handleMCPMetadata)
 	}
 	m.HandleFunc("GET /v1/models", s.handleModels)
 	m.HandleFunc("GET /v1/models/{id...}", s.handleModel)

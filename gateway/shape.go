@@ -29,6 +29,8 @@ type shape struct {
 	auth string
 	// anthropic says errors are written in Anthropic's format.
 	anthropic bool
+	// mcp says errors are JSON-RPC errors (the MCP endpoint).
+	mcp bool
 
 	// fields are the API's top-level request fields. A top-level key that
 	// differs from one only by case is refused: Go upstreams decode field
