@@ -11,9 +11,9 @@
 #
 # e2e/run.sh calls it with the warden it built, its temp dir and a data dir
 # (a fresh one, or its own once its own serve has stopped); it can also run
-# alone after `go build -o /tmp/w/warden ./cmd/warden`. Runs e2e/mcp.test.mjs
-# once per server on the Node pinned in e2e/package.json, then checks what
-# each CRM server saw (the server's own token, never the caller's key; raw
+# alone after `go build -o /tmp/w/warden ./cmd/warden`. Smoke-tests the
+# CRM server alone (smoke.mjs), runs e2e/mcp.test.mjs once per server on
+# the Node pinned in e2e/package.json, then checks what each CRM server saw (the server's own token, never the caller's key; raw
 # values only where restore_args asks for them) and that no raw value or
 # key is in the gateway's log or data dir. Exits non-zero on any failure;
 # leaves TMP_DIR to the caller.
@@ -61,6 +61,10 @@ if [[ ! -x $node || ! -d $e2e/node_modules/@modelcontextprotocol/sdk ]]; then
 		{ cat "$log/npm-ci.log" >&2; fail "npm ci"; }
 fi
 sdk=$("$node" -p "require('$e2e/node_modules/@modelcontextprotocol/sdk/package.json').version")
+
+say "smoke: the CRM server alone, both modes (mcp/smoke.mjs, no gateway)"
+"$node" --test --test-reporter=dot "$here/smoke.mjs" >"$log/smoke.log" 2>&1 ||
+	{ cat "$log/smoke.log" >&2; fail "the CRM server's smoke test (not the gateway)"; }
 
 # start_crm NAME TOKEN FLAGS...: starts a CRM server; sets addr_NAME.
 start_crm() {
