@@ -12,7 +12,8 @@
 # (cmd/warden/clients_test.go, which serve the same stack in process).
 # Prints one line per client. Then checks what the upstream saw (tokens
 # and the configured upstream key, never raw values or the caller's key)
-# and that no raw value is in the gateway's log or data dir. Needs go,
+# and that no raw value is in the gateway's log or data dir. Then the MCP
+# gateway's tests (e2e/mcp/run.sh; see there). Needs go,
 # npm (any Node to run it) and jq; npm ci uses the lockfile and the local
 # cache first. E2E_KEEP=1 keeps the temp dir.
 set -euo pipefail
@@ -185,6 +186,17 @@ done
 if grep -rqaF -- "$key" "$WARDEN_DATA_DIR"; then fail "the caller's API key is stored in clear in the data dir"; fi
 n=$(grep -c '"msg":"request"' "$tmp/serve.log" || true)
 [[ $n -ge 10 ]] || fail "expected request log lines, found $n"
+
+# The MCP gateway (e2e/mcp/run.sh: the TypeScript MCP SDK through
+# /mcp/{name} to two CRM MCP servers) on its own serve and data dir. It
+# runs once warden has the mcp command; E2E_MCP=1 forces it, E2E_MCP=0
+# skips it.
+if [[ ${E2E_MCP:-} == 1 ]] || { [[ -z ${E2E_MCP:-} ]] && "$tmp/warden" help 2>/dev/null | grep -E '^  mcp ' >/dev/null; }; then
+	echo "e2e: MCP gateway (e2e/mcp/run.sh)"
+	"$here/mcp/run.sh" "$tmp/warden" "$tmp" "$tmp/data-mcp" || fail "MCP gateway tests"
+else
+	echo "e2e: MCP gateway: skipped (warden has no mcp command yet; E2E_MCP=1 forces it)"
+fi
 
 ok=1
 echo "e2e: PASS ($n gateway requests, $(wc -l <"$tmp/upstream.jsonl") upstream requests)"
