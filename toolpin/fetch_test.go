@@ -90,7 +90,9 @@ func sdkServer(t *testing.T, n, pageSize int, sopts mcp.ServerOptions, hopts mcp
 			InputSchema: map[string]any{"type": "object", "properties": map[string]any{
 				"q": map[string]any{"type": "string", "description": "What to look up."}}},
 			Annotations: &mcp.ToolAnnotations{Title: "Lookup", ReadOnlyHint: true},
-		}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) { return &mcp.CallToolResult{}, nil })
+		}, func(context.Context, *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{}, nil
+		})
 	}
 	rec := &recorder{}
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &hopts)
