@@ -51,12 +51,20 @@ func (rec *recorder) wrap(h http.Handler) http.Handler {
 		s := seen{httpMethod: r.Method, rpcMethod: msg.Method, version: r.Header.Get("Mcp-Protocol-Version"),
 			mcpMethod: r.Header.Get("Mcp-Method"), session: r.Header.Get("Mcp-Session-Id"), au: r.Header.Get("Authorization"),
 			meta: msg.Params.Meta["io.modelcontextprotocol/protocolVersion"] == "2026-07-28"}
-		sw := &statusWriter{ResponseWriter: w, status: 200}
-		h.ServeHTTP(sw, r)
-		s.status = sw.status
+		// Logged in order of arrival: an SSE handler may still be closing
+		// its stream when Fetch, holding its response, sends the next
+		// request.
+		// The status is noted when written, before the client can see it.
+		s.status = 200
 		rec.mu.Lock()
+		i := len(rec.log)
 		rec.log = append(rec.log, s)
 		rec.mu.Unlock()
+		h.ServeHTTP(&statusWriter{ResponseWriter: w, set: func(code int) {
+			rec.mu.Lock()
+			rec.log[i].status = code
+			rec.mu.Unlock()
+		}}, r)
 	})
 }
 
@@ -68,10 +76,10 @@ func (rec *recorder) requests() []seen {
 
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	set func(code int)
 }
 
-func (w *statusWriter) WriteHeader(code int) { w.status = code; w.ResponseWriter.WriteHeader(code) }
+func (w *statusWriter) WriteHeader(code int) { w.set(code); w.ResponseWriter.WriteHeader(code) }
 func (w *statusWriter) Flush()               { w.ResponseWriter.(http.Flusher).Flush() }
 func (w *statusWriter) Unwrap() http.ResponseWriter {
 	return w.ResponseWriter
