@@ -207,7 +207,7 @@ func (s *session) list(ctx context.Context) ([]json.RawMessage, error) {
 		res, _, err := s.call(ctx, "tools/list", params)
 		if err != nil {
 			if page > 0 {
-				return nil, fmt.Errorf("page %d: %w", page+1, err)
+				return nil, &laterPage{page: page + 1, err: err}
 			}
 			return nil, err
 		}
@@ -283,10 +283,24 @@ type rpcError struct{ code string }
 
 func (e *rpcError) Error() string { return "JSON-RPC error " + e.code }
 
+// laterPage is the failure of a page after the first: the server did
+// serve the revision, so it is no refusal of it.
+type laterPage struct {
+	page int
+	err  error
+}
+
+func (e *laterPage) Error() string { return fmt.Sprintf("page %d: %v", e.page, e.err) }
+func (e *laterPage) Unwrap() error { return e.err }
+
 // refusal reports whether err from the first stateless request means
 // the server does not serve revision 2026-07-28 (so the session-based
 // revision is worth a try), rather than refusing the caller.
 func refusal(err error) bool {
+	var lp *laterPage
+	if errors.As(err, &lp) {
+		return false
+	}
 	var se *statusError
 	if errors.As(err, &se) {
 		switch se.status {

@@ -279,6 +279,15 @@ func TestFetchErrors(t *testing.T) {
 		{"repeated cursor", func(w http.ResponseWriter, r *http.Request, msg map[string]any) {
 			rpcResult(w, msg, `{"tools":[{"name":"t"}],"nextCursor":"same"}`)
 		}, "page 2: the server repeated a cursor", 2},
+		{"error on a later page does not fall back", func(w http.ResponseWriter, r *http.Request, msg map[string]any) {
+			if params, _ := msg["params"].(map[string]any); params["cursor"] == nil {
+				rpcResult(w, msg, `{"tools":[{"name":"a"}],"nextCursor":"2"}`)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			id, _ := json.Marshal(msg["id"])
+			fmt.Fprintf(w, `{"jsonrpc":"2.0","id":%s,"error":{"code":-32603,"message":%q}}`, id, secret)
+		}, "2026-07-28 page 2: tools/list: JSON-RPC error -32603", 2},
 		{"too many tools", func(w http.ResponseWriter, r *http.Request, msg map[string]any) {
 			rpcResult(w, msg, `{"tools":[`+strings.Repeat(`{"name":"t"},`, 10000)+`{"name":"t"}]}`)
 		}, "more than 10000 tools", 1},
