@@ -166,9 +166,14 @@ func (s *Server) relayMCPStream(x *exchange, resp *http.Response) *apiError {
 			}
 			return fail(sendErrorType(x.ctx, x.ctx), "the MCP server's event stream broke off")
 		}
-		data, e := s.guardMCPMessage(x.ctx, x, ev.data)
-		if e != nil {
-			return fail(e.Code, e.Msg)
+		data := ev.data
+		if len(bytes.TrimSpace(data)) > 0 {
+			// (An event with empty data primes a resumable stream: it
+			// carries only its id.)
+			var e *apiError
+			if data, e = s.guardMCPMessage(x.ctx, x, ev.data); e != nil {
+				return fail(e.Code, e.Msg)
+			}
 		}
 		id := ev.id
 		if id != "" {
