@@ -50,6 +50,8 @@ type Config struct {
 	Server ServerConfig `yaml:"server"`
 	// Upstreams are the models the gateway may call.
 	Upstreams []UpstreamConfig `yaml:"upstreams"`
+	// MCP fronts MCP servers at /mcp/{name} (mcp.go). Default none.
+	MCP MCPConfig `yaml:"mcp"`
 	// Telemetry exports OpenTelemetry traces. Default off. (Metrics are
 	// always served at /metrics, in the Prometheus format.)
 	Telemetry TelemetryConfig `yaml:"telemetry"`
@@ -503,5 +505,5 @@ func (c *Config) validate() error {
 	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
 	}
-	return nil
+	return c.MCP.validate(where)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/wardenhq/warden/modelguard"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
+	"github.com/wardenhq/warden/toolpin"
 	"github.com/wardenhq/warden/transform"
 	"github.com/wardenhq/warden/vault"
 )
@@ -280,18 +281,15 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 			limiter = ratelimit.NewMemory(nil)
 		}
 	}
-	authenticate := gateway.AuthenticatorFunc(func(r *http.Request) (*gateway.Principal, error) {
-		p, err := authn.Authenticate(r)
-		if errors.Is(err, auth.ErrUnauthenticated) {
-			return nil, gateway.ErrUnauthenticated
-		}
-		if err != nil {
-			// The credential could not be checked (store outage): refuse,
-			// but not as a 401.
-			return nil, err
-		}
-		return &gateway.Principal{Name: p.Name, Tenant: p.Tenant, Roles: p.Roles, Models: p.Models, Method: p.Method}, nil
-	})
+	authenticate := gatewayAuth{authn}
+	mcps, err := mcpServers(cfg, c)
+	if err != nil {
+		return fail(err)
+	}
+	gcfg.MCPServers = mcps
+	gcfg.MCPResource = cfg.MCP.Resource
+	gcfg.MCPDefinitionsTTL = time.Duration(cfg.MCP.DefinitionsTTL)
+	gcfg.MCPAuthorizationServers = authn.AuthorizationServers()
 	// Its closer flushes the queued spans; runServe closes after the
 	// HTTP server has drained, so the last requests' spans are queued.
 	tp, closeTraces, err := newTracerProvider(ctx, cfg.Telemetry.Traces, log)
@@ -308,6 +306,8 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		Auditor:        alog,
 		TracerProvider: tp,
 		Checks:         checks,
+		MCP: gateway.MCPDeps{Pins: toolpin.NewStore(db), Inspector: toolInspector{&toolpin.Inspector{Phrases: cfg.MCP.InstructionPhrases}},
+			Fetch: toolpin.Fetch},
 	})
 	if err != nil {
 		return fail(err)
@@ -381,6 +381,31 @@ type vaultTokens struct{ v *vault.Vault }
 
 func (t vaultTokens) Tokenizer(tenant string) transform.Tokenizer { return t.v.Tenant(tenant) }
 func (t vaultTokens) Revealer(tenant string) transform.Revealer   { return t.v.Tenant(tenant) }
+
+// gatewayAuth adapts package auth to the gateway: Authenticate for the
+// model API, AuthenticateResource for the MCP endpoints (tokens bound to
+// the endpoint).
+type gatewayAuth struct{ a *auth.Authenticator }
+
+func (g gatewayAuth) Authenticate(r *http.Request) (*gateway.Principal, error) {
+	return gatewayPrincipal(g.a.Authenticate(r))
+}
+
+func (g gatewayAuth) AuthenticateResource(r *http.Request, resource string) (*gateway.Principal, error) {
+	return gatewayPrincipal(g.a.AuthenticateResource(r, resource))
+}
+
+func gatewayPrincipal(p *auth.Principal, err error) (*gateway.Principal, error) {
+	if errors.Is(err, auth.ErrUnauthenticated) {
+		return nil, gateway.ErrUnauthenticated
+	}
+	if err != nil {
+		// The credential could not be checked (store outage): refuse,
+		// but not as a 401.
+		return nil, err
+	}
+	return &gateway.Principal{Name: p.Name, Tenant: p.Tenant, Roles: p.Roles, Models: p.Models, Method: p.Method}, nil
+}
 
 // auditAccess serves the audit log to everyone when roles is empty (the
 // log holds no content, only commitments and counts), else only to
