@@ -143,6 +143,13 @@ func mcpCallOf(ev *event.Record) *mcpCall {
 	return &mcpCall{Server: ev.Server, Method: ev.Method, Tool: ev.Tool, ToolHash: ev.ToolHash}
 }
 
+func modelNeutralised(ev *event.Record) int {
+	if ev.Server != "" {
+		return 0
+	}
+	return ev.Neutralised
+}
+
 func mcpResultOf(ev *event.Record) *mcpResult {
 	if ev.Server == "" {
 		return nil
@@ -176,19 +183,24 @@ type intentEntry struct {
 
 // completionEntry is the canonical form of an event.Completion record.
 type completionEntry struct {
-	V            int        `json:"v"`
-	Kind         string     `json:"kind"`
-	Time         string     `json:"time"`
-	Intent       int64      `json:"intent"`
-	RequestID    string     `json:"request_id"`
-	Principal    string     `json:"principal"`
-	Tenant       string     `json:"tenant"`
-	Status       int        `json:"status"`
-	Error        string     `json:"error"`
-	InputTokens  int        `json:"input_tokens"`
-	OutputTokens int        `json:"output_tokens"`
-	Restored     int        `json:"restored"`
-	Leaks        int        `json:"leaks"`
+	V            int    `json:"v"`
+	Kind         string `json:"kind"`
+	Time         string `json:"time"`
+	Intent       int64  `json:"intent"`
+	RequestID    string `json:"request_id"`
+	Principal    string `json:"principal"`
+	Tenant       string `json:"tenant"`
+	Status       int    `json:"status"`
+	Error        string `json:"error"`
+	InputTokens  int    `json:"input_tokens"`
+	OutputTokens int    `json:"output_tokens"`
+	Restored     int    `json:"restored"`
+	Leaks        int    `json:"leaks"`
+	// Neutralised counts markdown links and images in a model answer
+	// whose URL carried a token or a finding, replaced (absent when none,
+	// so earlier entries keep their form). MCP answers count theirs in
+	// MCP.
+	Neutralised  int        `json:"neutralised,omitempty"`
 	OverheadUS   int64      `json:"overhead_us"`
 	UpstreamUS   int64      `json:"upstream_us"`
 	ResponseHMAC string     `json:"response_hmac"`
@@ -355,7 +367,7 @@ func recordEntryOf(ev *event.Record, now time.Time, key []byte) ([]byte, error) 
 			V: formatVersion, Kind: KindCompletion, Time: ts, Intent: ev.Intent,
 			RequestID: ev.RequestID, Principal: ev.Principal, Tenant: ev.Tenant,
 			Status: ev.Status, Error: ev.Error, InputTokens: ev.InputTokens, OutputTokens: ev.OutputTokens,
-			Restored: ev.Restored, Leaks: ev.Leaks,
+			Restored: ev.Restored, Leaks: ev.Leaks, Neutralised: modelNeutralised(ev),
 			OverheadUS: ev.Overhead.Microseconds(), UpstreamUS: ev.UpstreamTime.Microseconds(),
 			ResponseHMAC: commitment(key, ev.ResponseBody),
 			MCP:          mcpResultOf(ev),

@@ -372,15 +372,23 @@ func (s *Server) guardText(ctx context.Context, x *exchange, text string) (strin
 	return out, nil
 }
 
-// markdownLink matches a markdown link or image: [text](url "title")
-// and ![alt](url).
-var markdownLink = regexp.MustCompile(`!?\[[^\]\n]{0,1000}\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"\n]*")?\s*\)`)
+// linkTarget matches the target of a markdown link or image — the
+// "](url" after its text — so that it is found in a piece of a stream
+// whose "[text" went out earlier: the stream guard releases a run of
+// text without spaces whole, and a URL has none.
+var linkTarget = regexp.MustCompile(`\]\(\s*<?([^)\s>]+)`)
 
 // neutraliseLinks replaces the URL of each markdown link or image that
 // carries a token or a finding: an agent that renders it, or a model
 // told to, would send the value to whoever owns the URL.
 func (s *Server) neutraliseLinks(x *exchange, text string) string {
-	locs := markdownLink.FindAllStringSubmatchIndex(text, -1)
+	return s.neutraliseLinkTargets(x, text)
+}
+
+// neutraliseLinkTargets rewrites the link targets in text that carry a
+// value, counting each in the record and the metrics.
+func (s *Server) neutraliseLinkTargets(x *exchange, text string) string {
+	locs := linkTarget.FindAllStringSubmatchIndex(text, -1)
 	if locs == nil {
 		return text
 	}

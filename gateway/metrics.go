@@ -53,7 +53,7 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 			Help: "Requests refused by rate limits."}, []string{"model"}),
 		restores:      prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_restores_total", Help: "Tokens restored in responses."}),
 		leaks:         prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_response_leaks_total", Help: "Sensitive values in model output that were not in the request, rewritten."}),
-		neutralised:   prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_mcp_links_neutralised_total", Help: "Markdown links and images in MCP answers whose URL carried a sensitive value or a token, replaced."}),
+		neutralised:   prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_links_neutralised_total", Help: "Markdown links and images in model and MCP answers whose URL carried a sensitive value or a token, replaced."}),
 		holdBack:      prometheus.NewHistogram(prometheus.HistogramOpts{Name: "warden_stream_holdback_bytes", Help: "Bytes held back by the stream guard after each delta.", Buckets: []float64{0, 8, 16, 32, 64, 128, 256, 512}}),
 		streamErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_stream_errors_total", Help: "Streams ended by the gateway because the upstream stream was malformed or could not be guarded."}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_audit_failures_total", Help: "Requests whose audit record could not be written."}),

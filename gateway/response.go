@@ -319,6 +319,11 @@ func (s *Server) segment(ctx context.Context, x *exchange, before, seg string) (
 		x.leaks += len(leaks)
 		s.deps.Metrics.leaks.Add(float64(len(leaks)))
 	}
+	if strings.Contains(out, "](") {
+		// Before restoring: a link or image whose URL holds a token
+		// would carry the real value to the URL's owner once restored.
+		out = s.neutraliseLinkTargets(x, out)
+	}
 	if x.restore && x.revealer != nil && strings.IndexByte(out, '[') >= 0 {
 		restored, st, err := transform.Restore(ctx, out, x.revealer)
 		if err != nil {
