@@ -35,11 +35,6 @@ type rpcMessage struct {
 	Error   json.RawMessage `json:"error,omitempty"`
 }
 
-// isRequest says the message expects an answer.
-func (m *rpcMessage) isRequest() bool {
-	return m.Method != "" && len(m.ID) > 0 && string(m.ID) != "null"
-}
-
 // MCP headers that cross between caller and server (both ways where
 // they apply); everything else stays, credentials above all.
 var mcpHeaders = []string{"Mcp-Protocol-Version", "Mcp-Session-Id", "Mcp-Method", "Mcp-Name", "Last-Event-Id"}
