@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/toolpin"
@@ -31,6 +34,13 @@ func (u *mcpUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u.got = append(u.got, b)
 	reply := u.reply
 	u.mu.Unlock()
+	if bytes.Contains(b, []byte(`"tools/list"`)) {
+		var m struct {
+			ID json.RawMessage `json:"id"`
+		}
+		json.Unmarshal(b, &m)
+		reply = []byte(`{"jsonrpc":"2.0","id":` + string(m.ID) + `,"result":{"tools":[{"name":"lookup","description":"Look a customer up.","inputSchema":{"type":"object"}}]}}`)
+	}
 	ct := "application/json"
 	if bytes.HasPrefix(reply, []byte("data:")) || bytes.HasPrefix(reply, []byte("event:")) {
 		ct = "text/event-stream"
@@ -39,7 +49,7 @@ func (u *mcpUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(reply)
 }
 
-func mcpFuzzServer(t testing.TB, up *mcpUpstream) *Server {
+func mcpFuzzServer(t testing.TB, up *mcpUpstream, tune ...func(*Deps)) *Server {
 	t.Helper()
 	eng, err := detect.New(detect.Config{})
 	if err != nil {
@@ -50,17 +60,22 @@ func mcpFuzzServer(t testing.TB, up *mcpUpstream) *Server {
 		t.Fatal(err)
 	}
 	key, _ := transform.NewKey(bytes.Repeat([]byte{7}, 32))
-	s, err := New(Config{
+	cfg := Config{
 		Upstreams:  []*Upstream{{Name: "u", Handler: http.NotFoundHandler(), Models: []string{"*"}}},
 		MCPServers: []*MCPServer{{Name: "crm", Handler: up, Zone: "onprem", AutoPin: true, Allow: []MCPAllow{{Roles: []string{"agent"}, Tools: []string{"*"}}}}},
 		Key:        key,
-	}, Deps{
+	}
+	deps := Deps{
 		Auth: AuthenticatorFunc(func(*http.Request) (*Principal, error) {
 			return &Principal{Name: "fuzz", Tenant: "t", Roles: []string{"agent"}, Models: []string{"*"}}, nil
 		}),
 		Detector: eng, Policy: pol,
 		MCP: MCPDeps{Inspector: fuzzInspector{}, Fetch: toolpin.Fetch},
-	})
+	}
+	for _, f := range tune {
+		f(&deps)
+	}
+	s, err := New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,4 +207,50 @@ func FuzzMCPRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMCPSpanNamesToolsTheServerKnows: a tools/call span is named
+// "execute_tool <tool>" with gen_ai.tool.name once the server's
+// definitions confirm the tool; a caller's made-up tool name (here an
+// email) is in no span, log or record.
+func TestMCPSpanNamesToolsTheServerKnows(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	up := &mcpUpstream{reply: []byte(`{"jsonrpc":"2.0","id":1,"result":{"content":[]}}`)}
+	s := mcpFuzzServer(t, up, func(d *Deps) { d.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)) })
+	call := func(tool string) int {
+		req := httptest.NewRequest("POST", "/mcp/crm", strings.NewReader(
+			`{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"`+tool+`","arguments":{}}}`))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		s.ServeHTTP(w, req)
+		return w.Code
+	}
+	call("lookup")
+	call(mcpCanaries[0])
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans, want 2", len(spans))
+	}
+	if spans[0].Name() != "execute_tool lookup" {
+		t.Errorf("span name %q, want execute_tool lookup", spans[0].Name())
+	}
+	found := false
+	for _, kv := range spans[0].Attributes() {
+		if kv.Key == "gen_ai.tool.name" && kv.Value.AsString() == "lookup" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no gen_ai.tool.name on the span")
+	}
+	for _, sp := range spans {
+		for _, kv := range sp.Attributes() {
+			if strings.Contains(kv.Value.Emit(), mcpCanaries[0]) {
+				t.Errorf("the caller's tool name is in span attribute %s", kv.Key)
+			}
+		}
+		if strings.Contains(sp.Name(), mcpCanaries[0]) {
+			t.Errorf("the caller's tool name is in the span name")
+		}
+	}
 }

@@ -51,6 +51,9 @@ const tracerName = "github.com/wardenhq/warden/gateway"
 // spelled here.
 const (
 	keyGenAIOperation    = attribute.Key("gen_ai.operation.name")
+	keyGenAIToolName     = attribute.Key("gen_ai.tool.name")
+	keyMCPServer         = attribute.Key("warden.mcp.server")
+	keyMCPMethod         = attribute.Key("mcp.method.name")
 	keyGenAIProvider     = attribute.Key("gen_ai.provider.name")
 	keyGenAIRequestModel = attribute.Key("gen_ai.request.model")
 	keyGenAIRespModel    = attribute.Key("gen_ai.response.model")
@@ -117,9 +120,17 @@ func (s *Server) startRequest(r *http.Request, x *exchange) {
 		keyGenAIOperation.String(op),
 		keyGenAIProvider.String(x.sh.provider),
 		semconv.HTTPRequestMethodKey.String(r.Method),
-		semconv.HTTPRoute("/v1"+x.sh.path),
+		semconv.HTTPRoute(x.sh.route()),
 		keyRequestID.String(x.rec.RequestID),
 	)
+}
+
+// route is the shape's HTTP route, as the span names it.
+func (sh *shape) route() string {
+	if sh.mcp {
+		return "/mcp/{name}"
+	}
+	return "/v1" + sh.path
 }
 
 // nameRequest renames the server span once the model is known (and
@@ -167,6 +178,15 @@ func (s *Server) endRequest(x *exchange, status int) {
 	if ev.Upstream != "" {
 		attrs = append(attrs, keyUpstream.String(ev.Upstream), keyZone.String(ev.Zone))
 		attrs = append(attrs, x.up.addr...)
+	}
+	if x.mcp != nil {
+		// Names confirmed by the server's definitions only (recordMCP,
+		// inspectMCP): never the caller's text.
+		attrs = append(attrs, keyMCPServer.String(ev.Server), keyMCPMethod.String(ev.Method))
+		if ev.Tool != "" {
+			attrs = append(attrs, keyGenAIToolName.String(ev.Tool))
+			x.span.SetName(x.sh.op + " " + ev.Tool)
+		}
 	}
 	if x.respModel != "" {
 		attrs = append(attrs, keyGenAIRespModel.String(x.respModel))
