@@ -194,6 +194,7 @@ type mcpState struct {
 	restore  bool // arguments restored
 	isCall   bool
 	resultIn map[string]int // findings in the result by type
+	withheld string         // the code of a policy that withheld the result
 	decision policy.Decision
 }
 

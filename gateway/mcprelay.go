@@ -75,7 +75,7 @@ func (s *Server) relayMCP(x *exchange, resp *http.Response) *apiError {
 	if e != nil {
 		return e
 	}
-	code := ""
+	code := x.mcp.withheld
 	if resp.StatusCode >= 400 {
 		code = "upstream_" + strconv.Itoa(resp.StatusCode)
 	}
@@ -184,7 +184,7 @@ func (s *Server) relayMCPStream(x *exchange, resp *http.Response) *apiError {
 		writeEvent(&out, ev.name, id, data)
 		if x.mcp.isResponse(ev.data) {
 			x.rec.ResponseBody = append(sent.Bytes(), out.Bytes()...)
-			if err := s.complete(x, resp.StatusCode, ""); err != nil {
+			if err := s.complete(x, resp.StatusCode, x.mcp.withheld); err != nil {
 				out.Reset()
 				writeEvent(&out, "message", "", mcpErrorBody(x.mcp.id, rpcUnavailable, "audit log unavailable; the answer was withheld", "audit_unavailable"))
 				emit()
@@ -273,6 +273,7 @@ func (s *Server) guardMCPMessage(ctx context.Context, x *exchange, raw []byte) (
 	out := applySplices(raw, dropInner(edits))
 	if sumCounts(x.mcp.resultIn) > before && x.mcp.isResponse(raw) {
 		if e := s.redecide(x); e != nil {
+			x.mcp.withheld = e.Code
 			return mcpErrorBody(x.mcp.id, rpcRefused, e.Msg, e.Code), nil
 		}
 	}

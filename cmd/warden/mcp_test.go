@@ -25,6 +25,7 @@ import (
 	"github.com/wardenhq/warden/auth"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/attack"
+	"github.com/wardenhq/warden/policy"
 )
 
 // The MCP gateway through `warden serve`'s own stack (buildGateway, the
@@ -136,7 +137,7 @@ type mcpStack struct {
 	otherKey   string // role sales: no tools
 }
 
-func startMCPStack(t *testing.T, stateless, jsonResponse bool, pin string) *mcpStack {
+func startMCPStack(t *testing.T, stateless, jsonResponse bool, pin string, tune ...func(*Config)) *mcpStack {
 	t.Helper()
 	ctx := context.Background()
 	c := newCRM(t, stateless, jsonResponse)
@@ -153,6 +154,9 @@ func startMCPStack(t *testing.T, stateless, jsonResponse bool, pin string) *mcpS
 		Pin:  pin, Overrides: map[string]MCPToolConfig{"update_ticket": {RestoreArgs: &restore}},
 		Allow: []MCPAllowConfig{{Roles: []string{"support"}, Tools: []string{"lookup_customer", "update_ticket", "add_note"}}},
 	}}}
+	for _, f := range tune {
+		f(cfg)
+	}
 	if err := cfg.validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -634,5 +638,47 @@ func sortStrings(s []string) {
 		for j := i; j > 0 && s[j] < s[j-1]; j-- {
 			s[j], s[j-1] = s[j-1], s[j]
 		}
+	}
+}
+
+// TestMCPPolicyDeniesAToolCallByItsArguments: a CEL rule on server, tool
+// and args_findings refuses the call; the server is not called and the
+// refusal is audited.
+func TestMCPPolicyDeniesAToolCallByItsArguments(t *testing.T) {
+	st := startMCPStack(t, true, true, "auto", func(c *Config) {
+		c.Policy.Rules = append(c.Policy.Rules, policy.Rule{Name: "no-emails-in-notes",
+			When: `server == "crm" && tool == "add_note" && "EMAIL_ADDRESS" in args_findings`, Action: policy.Deny, Reason: "notes hold no email addresses"})
+	})
+	cs := st.connect(t, st.supportKey, "")
+	ctx := context.Background()
+	_, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "add_note", Arguments: map[string]any{"ticket_id": "1", "note": "mail " + mcpEmail}})
+	if err == nil || !strings.Contains(err.Error(), "notes hold no email addresses") {
+		t.Fatalf("err %v, want the rule's refusal", err)
+	}
+	if n := len(st.crm.received("add_note")); n != 0 {
+		t.Fatalf("the server got the denied call")
+	}
+	if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "update_ticket", Arguments: map[string]any{"ticket_id": "1", "email": mcpEmail}}); err != nil {
+		t.Fatalf("another tool with the same finding: %v", err)
+	}
+	if e := st.auditEntries(t); !strings.Contains(e, "policy_denied") || !strings.Contains(e, "no-emails-in-notes") {
+		t.Fatal("the denial is not in the audit log")
+	}
+}
+
+// TestMCPPolicyWithholdsAResultByItsFindings: a rule on result_findings
+// replaces the tool's result by an error: the agent gets nothing of it.
+func TestMCPPolicyWithholdsAResultByItsFindings(t *testing.T) {
+	st := startMCPStack(t, false, false, "auto", func(c *Config) {
+		c.Policy.Rules = append(c.Policy.Rules, policy.Rule{Name: "no-ssn-results",
+			When: `tool == "lookup_customer" && "US_SSN" in result_findings`, Action: policy.Deny, Reason: "customer SSNs stay in the CRM"})
+	})
+	cs := st.connect(t, st.supportKey, "2025-11-25")
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "lookup_customer", Arguments: map[string]any{"customer_id": "42"}})
+	if err == nil || !strings.Contains(err.Error(), "customer SSNs stay in the CRM") {
+		t.Fatalf("result %v, err %v; want the result withheld", res, err)
+	}
+	if e := st.auditEntries(t); !strings.Contains(e, `"error":"policy_denied_result"`) {
+		t.Fatal("the withheld result's rule is not in the audit log")
 	}
 }
