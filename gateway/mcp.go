@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +69,11 @@ type MCPServer struct {
 	Allow []MCPAllow
 
 	base  *url.URL
-	mu    sync.Mutex
+	// sessions binds each 2025-11-25 session the server handed out to
+	// the caller it was handed to (the server sees only the gateway's
+	// credential, so it cannot): by a keyed hash of the session id.
+	sessions sessionBinding
+	mu       sync.Mutex
 	tools map[string]*toolState // by name: the definitions last seen
 	seen  time.Time             // when tools was last filled
 }
@@ -381,4 +386,59 @@ func safeMethod(m string) string {
 		}
 	}
 	return m
+}
+
+// sessionBinding maps session ids (hashed) to the principal that owns
+// them. Bounded: past maxSessions the oldest half is forgotten, and a
+// forgotten session is bound again by its next user.
+type sessionBinding struct {
+	mu    sync.Mutex
+	owner map[[32]byte]sessionOwner
+	n     uint64
+}
+
+type sessionOwner struct {
+	principal, tenant string
+	seq               uint64
+}
+
+const maxSessions = 100000
+
+func sessionKey(id string) [32]byte { return sha256.Sum256([]byte("warden mcp session\x00" + id)) }
+
+// bind records p as the owner of id, if it has none.
+func (b *sessionBinding) bind(id string, p *Principal) {
+	k := sessionKey(id)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.owner == nil {
+		b.owner = map[[32]byte]sessionOwner{}
+	}
+	if _, ok := b.owner[k]; ok {
+		return
+	}
+	if len(b.owner) >= maxSessions {
+		cut := b.n - maxSessions/2
+		for k, o := range b.owner {
+			if o.seq < cut {
+				delete(b.owner, k)
+			}
+		}
+	}
+	b.n++
+	b.owner[k] = sessionOwner{p.Name, p.Tenant, b.n}
+}
+
+// owned says p may use session id: it owns it, or nobody does yet (a
+// session this gateway has not seen: it is bound to p now).
+func (b *sessionBinding) owned(id string, p *Principal) bool {
+	k := sessionKey(id)
+	b.mu.Lock()
+	o, ok := b.owner[k]
+	b.mu.Unlock()
+	if !ok {
+		b.bind(id, p)
+		return true
+	}
+	return o.principal == p.Name && o.tenant == p.Tenant
 }

@@ -46,6 +46,9 @@ func (s *Server) relayMCP(x *exchange, resp *http.Response) *apiError {
 			h.Set(k, v)
 		}
 	}
+	if id := resp.Header.Get("Mcp-Session-Id"); id != "" {
+		x.mcp.srv.sessions.bind(id, x.p)
+	}
 	ct := resp.Header.Get("Content-Type")
 	x.rec.Status = resp.StatusCode
 	switch {

@@ -63,6 +63,12 @@ func (s *Server) runMCP(x *exchange) *apiError {
 	if err := s.authenticateMCP(x); err != nil {
 		return err
 	}
+	if id := x.r.Header.Get("Mcp-Session-Id"); id != "" && !x.mcp.srv.sessions.owned(id, x.p) {
+		// Another caller's session: as unknown to this caller as one
+		// that never existed (404 makes a client start a new one).
+		x.rec.Reasons = append(x.rec.Reasons, "the session belongs to another caller")
+		return mcpError(http.StatusNotFound, rpcInvalidRequest, "session_not_found", "no such session")
+	}
 	switch x.r.Method {
 	case http.MethodPost:
 	case http.MethodGet, http.MethodDelete:

@@ -682,3 +682,42 @@ func TestMCPPolicyWithholdsAResultByItsFindings(t *testing.T) {
 		t.Fatal("the withheld result's rule is not in the audit log")
 	}
 }
+
+// TestMCPSessionOfAnotherCallerIsRefused: the server sees only the
+// gateway's credential, so the gateway binds each 2025-11-25 session to
+// the caller it was handed to; another caller presenting the session id
+// gets 404 and the server sees nothing of it.
+func TestMCPSessionOfAnotherCallerIsRefused(t *testing.T) {
+	st := startMCPStack(t, false, false, "auto")
+	cs := st.connect(t, st.supportKey, "2025-11-25")
+	id := cs.ID()
+	if id == "" {
+		t.Fatal("no session id")
+	}
+	st.crm.mu.Lock()
+	before := len(st.crm.requests)
+	st.crm.mu.Unlock()
+	req, _ := http.NewRequest("POST", st.url+"/mcp/crm", strings.NewReader(`{"jsonrpc":"2.0","id":9,"method":"tools/list"}`))
+	req.Header.Set("Authorization", "Bearer "+st.otherKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Session-Id", id)
+	req.Header.Set("Mcp-Protocol-Version", "2025-11-25")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("status %d, want 404", resp.StatusCode)
+	}
+	st.crm.mu.Lock()
+	after := len(st.crm.requests)
+	st.crm.mu.Unlock()
+	if after != before {
+		t.Fatal("the other caller's request reached the server")
+	}
+	if _, err := cs.ListTools(context.Background(), nil); err != nil {
+		t.Fatalf("the owner's session: %v", err)
+	}
+}
