@@ -68,14 +68,14 @@ type MCPServer struct {
 	// rule admits sees no tools and calls none.
 	Allow []MCPAllow
 
-	base  *url.URL
+	base *url.URL
 	// sessions binds each 2025-11-25 session the server handed out to
 	// the caller it was handed to (the server sees only the gateway's
 	// credential, so it cannot): by a keyed hash of the session id.
 	sessions sessionBinding
 	mu       sync.Mutex
-	tools map[string]*toolState // by name: the definitions last seen
-	seen  time.Time             // when tools was last filled
+	tools    map[string]*toolState // by name: the definitions last seen
+	seen     time.Time             // when tools was last filled
 }
 
 // MCPAllow grants Tools ("*": all of the server's tools) to the callers
