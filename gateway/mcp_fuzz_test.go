@@ -245,7 +245,7 @@ func TestMCPSpanNamesToolsTheServerKnows(t *testing.T) {
 	}
 	for _, sp := range spans {
 		for _, kv := range sp.Attributes() {
-			if strings.Contains(kv.Value.Emit(), mcpCanaries[0]) {
+			if strings.Contains(kv.Value.String(), mcpCanaries[0]) {
 				t.Errorf("the caller's tool name is in span attribute %s", kv.Key)
 			}
 		}

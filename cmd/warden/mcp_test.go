@@ -58,7 +58,7 @@ type crmRequest struct {
 	Body   string
 }
 
-func newCRM(t *testing.T, stateless, jsonResponse bool) *crm {
+func newCRM(t testing.TB, stateless, jsonResponse bool) *crm {
 	c := &crm{}
 	c.desc.Store("Look up a customer by id.")
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return c.server() },
@@ -137,7 +137,7 @@ type mcpStack struct {
 	otherKey   string // role sales: no tools
 }
 
-func startMCPStack(t *testing.T, stateless, jsonResponse bool, pin string, tune ...func(*Config)) *mcpStack {
+func startMCPStack(t testing.TB, stateless, jsonResponse bool, pin string, tune ...func(*Config)) *mcpStack {
 	t.Helper()
 	ctx := context.Background()
 	c := newCRM(t, stateless, jsonResponse)
@@ -222,7 +222,7 @@ func (b bearer) RoundTrip(r *http.Request) (*http.Response, error) {
 
 // connect opens an SDK client session to /mcp/crm with key, speaking
 // version ("" = the SDK's latest).
-func (st *mcpStack) connect(t *testing.T, key, version string) *mcp.ClientSession {
+func (st *mcpStack) connect(t testing.TB, key, version string) *mcp.ClientSession {
 	t.Helper()
 	client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1.0.0"}, nil)
 	tr := &mcp.StreamableClientTransport{Endpoint: st.url + "/mcp/crm", MaxRetries: -1,
@@ -719,5 +719,40 @@ func TestMCPSessionOfAnotherCallerIsRefused(t *testing.T) {
 	}
 	if _, err := cs.ListTools(context.Background(), nil); err != nil {
 		t.Fatalf("the owner's session: %v", err)
+	}
+}
+
+// BenchmarkMCPToolCall is one tools/call of lookup_customer (a result
+// with a name, an email, an SSN, a credential and an image link) by the
+// Go SDK client, straight to the CRM server and through warden serve
+// (default config: the tool's definition re-read before every call,
+// intent and completion entries fsynced).
+func BenchmarkMCPToolCall(b *testing.B) {
+	for _, rv := range revisions {
+		st := startMCPStack(b, rv.stateless, rv.json, "auto")
+		for _, via := range []string{"direct", "warden"} {
+			b.Run(rv.name+"/"+via, func(b *testing.B) {
+				var cs *mcp.ClientSession
+				if via == "direct" {
+					client := mcp.NewClient(&mcp.Implementation{Name: "agent", Version: "1.0.0"}, nil)
+					tr := &mcp.StreamableClientTransport{Endpoint: st.crm.srv.URL + "/mcp", MaxRetries: -1,
+						HTTPClient: &http.Client{Transport: bearer{crmToken, http.DefaultTransport}}}
+					var err error
+					if cs, err = client.Connect(context.Background(), tr, &mcp.ClientSessionOptions{ProtocolVersion: rv.version}); err != nil {
+						b.Fatal(err)
+					}
+					defer cs.Close()
+				} else {
+					cs = st.connect(b, st.supportKey, rv.version)
+				}
+				ctx := context.Background()
+				b.ResetTimer()
+				for b.Loop() {
+					if _, err := cs.CallTool(ctx, &mcp.CallToolParams{Name: "lookup_customer", Arguments: map[string]any{"customer_id": "42"}}); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }
