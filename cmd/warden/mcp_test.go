@@ -726,11 +726,12 @@ func TestMCPSessionOfAnotherCallerIsRefused(t *testing.T) {
 // with a name, an email, an SSN, a credential and an image link) by the
 // Go SDK client, straight to the CRM server and through warden serve
 // (default config: the tool's definition re-read before every call,
-// intent and completion entries fsynced).
+// intent and completion entries fsynced; and with definitions_ttl 1m).
 func BenchmarkMCPToolCall(b *testing.B) {
 	for _, rv := range revisions {
 		st := startMCPStack(b, rv.stateless, rv.json, "auto")
-		for _, via := range []string{"direct", "warden"} {
+		cached := startMCPStack(b, rv.stateless, rv.json, "auto", func(c *Config) { c.MCP.DefinitionsTTL = Duration(time.Minute) })
+		for _, via := range []string{"direct", "warden", "warden-ttl1m"} {
 			b.Run(rv.name+"/"+via, func(b *testing.B) {
 				var cs *mcp.ClientSession
 				if via == "direct" {
@@ -742,8 +743,10 @@ func BenchmarkMCPToolCall(b *testing.B) {
 						b.Fatal(err)
 					}
 					defer cs.Close()
-				} else {
+				} else if via == "warden" {
 					cs = st.connect(b, st.supportKey, rv.version)
+				} else {
+					cs = cached.connect(b, cached.supportKey, rv.version)
 				}
 				ctx := context.Background()
 				b.ResetTimer()
