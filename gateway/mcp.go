@@ -68,7 +68,8 @@ type MCPServer struct {
 	// rule admits sees no tools and calls none.
 	Allow []MCPAllow
 
-	base *url.URL
+	base    *url.URL
+	fetcher ToolFetcher
 	// sessions binds each 2025-11-25 session the server handed out to
 	// the caller it was handed to (the server sees only the gateway's
 	// credential, so it cannot): by a keyed hash of the session id.
@@ -320,8 +321,8 @@ func (s *Server) initMCP() error {
 	if len(s.cfg.MCPServers) == 0 {
 		return nil
 	}
-	if s.deps.MCP.Inspector == nil || s.deps.MCP.Fetch == nil {
-		return errors.New("gateway: MCP servers need Deps.MCP.Inspector and Deps.MCP.Fetch")
+	if s.deps.MCP.Inspector == nil || s.deps.MCP.NewFetcher == nil {
+		return errors.New("gateway: MCP servers need Deps.MCP.Inspector and Deps.MCP.NewFetcher")
 	}
 	seen := map[string]bool{}
 	for i, m := range s.cfg.MCPServers {
@@ -332,6 +333,7 @@ func (s *Server) initMCP() error {
 			return fmt.Errorf("gateway: mcp.servers[%d]: name %s is used twice", i, m.Name)
 		}
 		seen[m.Name] = true
+		m.fetcher = s.deps.MCP.NewFetcher(s.mcpClient(m), m.endpoint(), m.authHeader())
 	}
 	s.pins = s.deps.MCP.Pins
 	if s.pins == nil {

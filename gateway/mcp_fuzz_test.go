@@ -70,7 +70,9 @@ func mcpFuzzServer(t testing.TB, up *mcpUpstream, tune ...func(*Deps)) *Server {
 			return &Principal{Name: "fuzz", Tenant: "t", Roles: []string{"agent"}, Models: []string{"*"}}, nil
 		}),
 		Detector: eng, Policy: pol,
-		MCP: MCPDeps{Inspector: fuzzInspector{}, Fetch: toolpin.Fetch},
+		MCP: MCPDeps{Inspector: fuzzInspector{}, NewFetcher: func(c *http.Client, e string, h http.Header) ToolFetcher {
+			return &toolpin.Fetcher{Client: c, Endpoint: e, Header: h}
+		}},
 	}
 	for _, f := range tune {
 		f(&deps)

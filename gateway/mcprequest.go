@@ -264,7 +264,7 @@ func (s *Server) inspectMCP(x *exchange, msg *rpcMessage) *apiError {
 		if !srv.listed(m.tool) {
 			return mcpError(http.StatusNotFound, rpcInvalidParams, "unknown_tool", "no such tool")
 		}
-		st, err := s.toolState(x.ctx, srv, m.tool)
+		st, err := s.toolState(x.ctx, x, srv, m.tool)
 		if err != nil {
 			return mcpError(http.StatusBadGateway, rpcUnavailable, "tool_definitions_unavailable", "the server's tool definitions could not be read")
 		}

@@ -29,9 +29,17 @@ type MCPDeps struct {
 	// Inspector hashes definitions and finds hidden instructions.
 	// Required when MCP servers are configured.
 	Inspector ToolInspector
-	// Fetch lists a server's tool definitions (both protocol revisions).
-	// Required when MCP servers are configured.
-	Fetch func(ctx context.Context, c *http.Client, endpoint string, header http.Header) ([]json.RawMessage, error)
+	// NewFetcher makes what lists one server's tool definitions (both
+	// protocol revisions; package toolpin's Fetcher keeps a session with
+	// a 2025-11-25 server). Required when MCP servers are configured.
+	NewFetcher func(c *http.Client, endpoint string, header http.Header) ToolFetcher
+}
+
+// ToolFetcher lists one server's tool definitions: within the caller's
+// 2025-11-25 session when it has one (a server may give each session
+// its own definitions), else on the fetcher's own.
+type ToolFetcher interface {
+	FetchIn(ctx context.Context, sessionID, revision string) ([]json.RawMessage, error)
 }
 
 // memPins are pins kept in memory.
@@ -60,7 +68,7 @@ func (p *memPins) Pin(_ context.Context, server, tool, hash, _ string) error {
 // toolState finds what the gateway knows of srv's tool, fetching the
 // server's definitions when the tool was not seen recently. Nil, nil:
 // the server has no such tool.
-func (s *Server) toolState(ctx context.Context, srv *MCPServer, tool string) (*toolState, error) {
+func (s *Server) toolState(ctx context.Context, x *exchange, srv *MCPServer, tool string) (*toolState, error) {
 	srv.mu.Lock()
 	ttl := s.cfg.MCPDefinitionsTTL
 	st, fresh := srv.tools[tool], ttl > 0 && time.Since(srv.seen) < ttl
@@ -70,7 +78,7 @@ func (s *Server) toolState(ctx context.Context, srv *MCPServer, tool string) (*t
 	}
 	fctx, cancel := context.WithTimeout(ctx, s.cfg.UpstreamTimeout)
 	defer cancel()
-	defs, err := s.deps.MCP.Fetch(fctx, s.mcpClient(srv), srv.endpoint(), srv.authHeader())
+	defs, err := srv.fetcher.FetchIn(fctx, x.r.Header.Get("Mcp-Session-Id"), x.mcp.version)
 	if err != nil {
 		s.log.Warn("MCP tool definitions could not be fetched", "server", srv.Name, "error", scrubError(err))
 		return nil, err

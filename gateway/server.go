@@ -104,7 +104,7 @@ type Config struct {
 	// server (fetched, or seen in a tools/list answer) hold before a call
 	// fetches them again. Default 0: every tools/call checks the
 	// server's current definition first (one more round trip to the
-	// server; four for a 2025-11-25 server, which needs a session).
+	// server, within the caller's session for a 2025-11-25 server).
 	MCPDefinitionsTTL time.Duration
 	// Logger receives structured logs (never content). Default discards.
 	Logger *slog.Logger

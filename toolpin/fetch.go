@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -90,12 +91,8 @@ func Fetch(ctx context.Context, c *http.Client, endpoint string, header http.Hea
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("toolpin: fetch: endpoint is not an http or https URL")
 	}
-	if c == nil {
-		c = http.DefaultClient
-	}
-	hc := *c
-	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	s := &session{hc: &hc, endpoint: endpoint, header: header, revision: revisionStateless, stateless: true}
+	hc := noRedirects(c)
+	s := &session{hc: hc, endpoint: endpoint, header: header, revision: revisionStateless, stateless: true}
 	tools, err := s.list(ctx)
 	if err == nil {
 		return tools, nil
@@ -104,12 +101,117 @@ func Fetch(ctx context.Context, c *http.Client, endpoint string, header http.Hea
 		return nil, fmt.Errorf("toolpin: fetch: %s %w", revisionStateless, err)
 	}
 	first := err
-	s = &session{hc: &hc, endpoint: endpoint, header: header}
+	s = &session{hc: hc, endpoint: endpoint, header: header}
 	tools, err = s.listInSession(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("toolpin: fetch: %s refused (%v); %s %w", revisionStateless, first, revisionSession, err)
 	}
 	return tools, nil
+}
+
+// Fetcher lists one server's tools again and again — before every tool
+// call, in the gateway — remembering what it learnt: that the server
+// speaks only 2025-11-25 (so the 2026-07-28 request is not tried again)
+// and, for such a server, an open session, so each list is one request
+// instead of a handshake, a list and an end. A session the server ends
+// (404) or refuses is opened again once. Fetches of one Fetcher run one
+// at a time. Close ends the open session.
+type Fetcher struct {
+	// Client, Endpoint and Header are as for Fetch.
+	Client   *http.Client
+	Endpoint string
+	Header   http.Header
+
+	mu     sync.Mutex
+	legacy bool     // the server refused 2026-07-28
+	open   *session // the open 2025-11-25 session, if any
+}
+
+// Fetch lists the server's tools, as the package's Fetch does.
+func (f *Fetcher) Fetch(ctx context.Context) ([]json.RawMessage, error) {
+	u, err := url.Parse(f.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("toolpin: fetch: endpoint is not an http or https URL")
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	hc := noRedirects(f.Client)
+	if !f.legacy {
+		s := &session{hc: hc, endpoint: f.Endpoint, header: f.Header, revision: revisionStateless, stateless: true}
+		tools, err := s.list(ctx)
+		if err == nil {
+			return tools, nil
+		}
+		if !refusal(err) {
+			return nil, fmt.Errorf("toolpin: fetch: %s %w", revisionStateless, err)
+		}
+		f.legacy = true
+	}
+	for attempt := 0; ; attempt++ {
+		if f.open == nil {
+			s := &session{hc: hc, endpoint: f.Endpoint, header: f.Header}
+			hasTools, err := s.handshake(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("toolpin: fetch: %s %w", revisionSession, err)
+			}
+			if !hasTools {
+				s.end(ctx)
+				return []json.RawMessage{}, nil
+			}
+			f.open = s
+		}
+		tools, err := f.open.list(ctx)
+		if err == nil {
+			return tools, nil
+		}
+		f.open.end(ctx)
+		f.open = nil
+		if attempt == 1 {
+			return nil, fmt.Errorf("toolpin: fetch: %s %w", revisionSession, err)
+		}
+	}
+}
+
+// FetchIn lists the tools within a session the caller holds with the
+// server (a 2025-11-25 Mcp-Session-Id, speaking revision), as that
+// session sees them: a server may give each session its own
+// definitions, so the caller's is the one that counts. One request.
+// Without a session it is Fetch.
+func (f *Fetcher) FetchIn(ctx context.Context, sessionID, revision string) ([]json.RawMessage, error) {
+	if sessionID == "" {
+		return f.Fetch(ctx)
+	}
+	if !validSessionID(sessionID) {
+		return nil, errors.New("toolpin: fetch: the session id is not 1 to 1024 visible ASCII characters")
+	}
+	if !slices.Contains(legacyRevisions, revision) {
+		revision = revisionSession
+	}
+	s := &session{hc: noRedirects(f.Client), endpoint: f.Endpoint, header: f.Header, revision: revision, id: sessionID}
+	tools, err := s.list(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("toolpin: fetch: %s in the caller's session %w", revision, err)
+	}
+	return tools, nil
+}
+
+// Close ends the Fetcher's open session, if any.
+func (f *Fetcher) Close(ctx context.Context) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open != nil {
+		f.open.end(ctx)
+		f.open = nil
+	}
+}
+
+func noRedirects(c *http.Client) *http.Client {
+	if c == nil {
+		c = http.DefaultClient
+	}
+	hc := *c
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &hc
 }
 
 // session is one conversation with the server.
@@ -126,39 +228,52 @@ type session struct {
 // listInSession runs the 2025-11-25 handshake, lists the tools and ends
 // the session.
 func (s *session) listInSession(ctx context.Context) ([]json.RawMessage, error) {
+	hasTools, err := s.handshake(ctx)
+	if s.id != "" {
+		defer s.end(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !hasTools {
+		return []json.RawMessage{}, nil
+	}
+	return s.list(ctx)
+}
+
+// handshake runs initialize and notifications/initialized, and says
+// whether the server announces tools.
+func (s *session) handshake(ctx context.Context) (hasTools bool, err error) {
 	res, h, err := s.call(ctx, "initialize", map[string]any{
 		"protocolVersion": revisionSession,
 		"capabilities":    map[string]any{},
 		"clientInfo":      clientInfo,
 	})
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	var init struct {
 		ProtocolVersion string                     `json:"protocolVersion"`
 		Capabilities    map[string]json.RawMessage `json:"capabilities"`
 	}
 	if json.Unmarshal(res, &init) != nil {
-		return nil, errors.New("initialize: malformed result")
+		return false, errors.New("initialize: malformed result")
 	}
 	if !slices.Contains(legacyRevisions, init.ProtocolVersion) {
-		return nil, errors.New("initialize: the server chose a protocol revision toolpin does not speak")
+		return false, errors.New("initialize: the server chose a protocol revision toolpin does not speak")
 	}
 	s.revision = init.ProtocolVersion
 	if id := h.Get("Mcp-Session-Id"); id != "" {
 		if !validSessionID(id) {
-			return nil, errors.New("initialize: Mcp-Session-Id is not 1 to 1024 visible ASCII characters")
+			return false, errors.New("initialize: Mcp-Session-Id is not 1 to 1024 visible ASCII characters")
 		}
 		s.id = id
-		defer s.end(ctx)
 	}
 	if err := s.notify(ctx, "notifications/initialized"); err != nil {
-		return nil, err
+		return false, err
 	}
-	if _, ok := init.Capabilities["tools"]; !ok {
-		return []json.RawMessage{}, nil
-	}
-	return s.list(ctx)
+	_, ok := init.Capabilities["tools"]
+	return ok, nil
 }
 
 // end deletes the session, best effort: a server may answer 405 (it

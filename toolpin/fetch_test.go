@@ -9,8 +9,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -444,4 +447,63 @@ func TestFetchContextCanceled(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestFetcherKeepsTheSession: against a 2025-11-25 server a Fetcher
+// learns once that 2026-07-28 is refused and keeps its session, so each
+// later list is one request; a session the server forgot (404) is opened
+// again once. Against a 2026-07-28 server every list is one request.
+func TestFetcherKeepsTheSession(t *testing.T) {
+	t.Run("2025-11-25", func(t *testing.T) {
+		srv, rec := sdkServer(t, 3, 100, mcp.ServerOptions{}, mcp.StreamableHTTPOptions{JSONResponse: true})
+		var forget atomic.Bool
+		target, _ := url.Parse(srv.URL)
+		proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Mcp-Session-Id") != "" && forget.CompareAndSwap(true, false) {
+				http.Error(w, "session not found", http.StatusNotFound)
+				return
+			}
+			httputil.NewSingleHostReverseProxy(target).ServeHTTP(w, r)
+		}))
+		defer proxy.Close()
+		f := &toolpin.Fetcher{Endpoint: proxy.URL, Header: auth}
+		ctx := context.Background()
+		for i := range 3 {
+			tools, err := f.Fetch(ctx)
+			if err != nil || len(tools) != 3 {
+				t.Fatalf("fetch %d: %d tools, %v", i, len(tools), err)
+			}
+		}
+		reqs := rec.requests()
+		// 2026 attempt, initialize, initialized, list; then a list each.
+		if len(reqs) != 6 {
+			t.Fatalf("%d requests, want 6: %v", len(reqs), reqs)
+		}
+		for _, r := range reqs[4:] {
+			if r.rpcMethod != "tools/list" || r.session == "" || r.version != "2025-11-25" {
+				t.Fatalf("a later fetch sent %v", r)
+			}
+		}
+		forget.Store(true)
+		if tools, err := f.Fetch(ctx); err != nil || len(tools) != 3 {
+			t.Fatalf("after the server forgot the session: %d tools, %v", len(tools), err)
+		}
+		f.Close(ctx)
+		last := rec.requests()
+		if got := last[len(last)-1]; got.httpMethod != http.MethodDelete {
+			t.Fatalf("Close sent %v, want a DELETE", got)
+		}
+	})
+	t.Run("2026-07-28", func(t *testing.T) {
+		srv, rec := sdkServer(t, 3, 100, mcp.ServerOptions{}, mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+		f := &toolpin.Fetcher{Endpoint: srv.URL, Header: auth}
+		for range 3 {
+			if _, err := f.Fetch(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := len(rec.requests()); n != 3 {
+			t.Fatalf("%d requests, want 3", n)
+		}
+	})
 }

@@ -30,8 +30,7 @@ type MCPConfig struct {
 	// DefinitionsTTL is how long tool definitions read from a server
 	// hold before a call reads them again. Default 0: every call checks
 	// the server's current definition first, so a rug pull is refused at
-	// the next call (costs a round trip to the server per call; four for
-	// a 2025-11-25 server).
+	// the next call (costs a round trip to the server per call).
 	DefinitionsTTL Duration `yaml:"definitions_ttl"`
 	// InstructionPhrases are phrases addressed to the model that mark a
 	// tool description as suspicious (never auto-pinned). Default: the

@@ -307,7 +307,9 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		TracerProvider: tp,
 		Checks:         checks,
 		MCP: gateway.MCPDeps{Pins: toolpin.NewStore(db), Inspector: toolInspector{&toolpin.Inspector{Phrases: cfg.MCP.InstructionPhrases}},
-			Fetch: toolpin.Fetch},
+			NewFetcher: func(c *http.Client, endpoint string, h http.Header) gateway.ToolFetcher {
+				return &toolpin.Fetcher{Client: c, Endpoint: endpoint, Header: h}
+			}},
 	})
 	if err != nil {
 		return fail(err)
