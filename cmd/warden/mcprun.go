@@ -415,7 +415,7 @@ func (a *agentLink) stream(ctx context.Context) {
 		resp.Body.Close()
 		select {
 		case <-ctx.Done():
-		case <-time.After(streamRetry * time.Duration(min(failed, 15))):
+		case <-time.After(100*time.Millisecond + streamRetry*time.Duration(min(failed, 15))):
 		}
 	}
 }

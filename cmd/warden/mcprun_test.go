@@ -560,7 +560,7 @@ func TestMCPRunWithoutAKeyFailsClearly(t *testing.T) {
 	errb = &lockedBuffer{}
 	done := make(chan int, 1)
 	go func() {
-		done <- runMCP(context.Background(), rs.cli("wk_not-a-key", wardenR, wardenW, errb), []string{"run", "--config", rs.cfgPath, "--server", "crm"})
+		done <- runMCP(context.Background(), rs.cli("wdn_not-a-key", wardenR, wardenW, errb), []string{"run", "--config", rs.cfgPath, "--server", "crm"})
 		wardenW.Close()
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -674,5 +674,26 @@ func TestStdioBridgeSecondInitializeNeverReachesTheChild(t *testing.T) {
 	if len(seen) != 2 || !strings.Contains(seen[0], `"method":"initialize"`) || !strings.Contains(seen[0], `"name":"agent"`) ||
 		!strings.Contains(seen[1], "notifications/initialized") {
 		t.Fatalf("the child got %q; want the agent's initialize and one notifications/initialized", seen)
+	}
+}
+
+// TestMCPStdioServerConfigIsChecked: the stdio keys are checked at
+// start-up and errors name the key.
+func TestMCPStdioServerConfigIsChecked(t *testing.T) {
+	for _, tc := range []struct{ name, server, want string }{
+		{"warden variable in env", "command: [srv]\n      env: [WARDEN_MCP_KEY]", "mcp.servers[0].env[0]"},
+		{"bad variable name", "command: [srv]\n      env: [\"A=B\"]", "mcp.servers[0].env[0]"},
+		{"env without command", "url: http://127.0.0.1:1/mcp\n      env: [TOKEN]", "mcp.servers[0].env"},
+		{"auth on a stdio server", "command: [srv]\n      auth: {key_env: TOKEN}", "mcp.servers[0].auth"},
+		{"empty program", "command: [\"\"]", "mcp.servers[0].command[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "w.yaml")
+			os.WriteFile(path, []byte("mcp:\n  servers:\n    - name: s\n      "+tc.server+"\n"), 0o600)
+			_, err := loadConfig(path, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one naming %s", err, tc.want)
+			}
+		})
 	}
 }
