@@ -46,7 +46,7 @@ func commands() map[string]command {
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
 		"apikey":  {"create, list and revoke gateway API keys", runAPIKey},
 		"model":   {"scan, sign and verify model artifacts", runModel},
-		"mcp":     {"approve and list pinned MCP tool definitions", runMCP},
+		"mcp":     {"run a stdio MCP server behind the gateway; approve and list pinned MCP tool definitions", runMCP},
 		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
 		"keys":    {"rotate, rewrap and inspect encryption keys", runKeys},
 		"vault":   {"erase tokens: forget one value or shred a tenant", runVault},

@@ -45,9 +45,17 @@ type MCPServerConfig struct {
 	// URL is the server's Streamable HTTP endpoint. Required unless
 	// Command is set.
 	URL string `yaml:"url"`
-	// Command is a local stdio server that `warden mcp run` may start
-	// (no other command can be run through it).
+	// Command is a local stdio server, [program, args...], that
+	// `warden mcp run --server NAME` starts: exactly this argv, nothing
+	// else can be run through it. The program is looked up in PATH
+	// unless it holds a /.
 	Command []string `yaml:"command"`
+	// Env names the environment variables a stdio server gets besides
+	// PATH and HOME (its own credentials, say). Default none: the
+	// gateway's environment — its keys — never reaches the server.
+	// Names starting WARDEN_ and the variables the config names for
+	// Warden's own secrets (*_env keys) are refused.
+	Env []string `yaml:"env"`
 	// Zone says where the server runs (onprem, cloud, …). Default onprem
 	// for loopback URLs and commands, cloud otherwise.
 	Zone string `yaml:"zone"`
@@ -123,6 +131,23 @@ func (m *MCPConfig) validate(where string) error {
 				return fmt.Errorf("%s: %s.url: want an http:// or https:// URL (server %s)", where, key, s.Name)
 			}
 		}
+		if len(s.Command) > 0 && s.Command[0] == "" {
+			return fmt.Errorf("%s: %s.command[0]: the program is empty (server %s)", where, key, s.Name)
+		}
+		if len(s.Env) > 0 && len(s.Command) == 0 {
+			return fmt.Errorf("%s: %s.env: only for a stdio server (command) (server %s)", where, key, s.Name)
+		}
+		if s.URL == "" && len(s.Command) > 0 && (s.Auth.Header != "" || s.Auth.KeyEnv != "") {
+			return fmt.Errorf("%s: %s.auth: a stdio server (command) gets its credential through env (server %s)", where, key, s.Name)
+		}
+		for j, e := range s.Env {
+			if !validEnvName(e) {
+				return fmt.Errorf("%s: %s.env[%d]: want a variable name (letters, digits, _; not starting with a digit)", where, key, j)
+			}
+			if strings.HasPrefix(strings.ToUpper(e), "WARDEN_") {
+				return fmt.Errorf("%s: %s.env[%d]: %s: Warden's own variables never reach an MCP server", where, key, j, e)
+			}
+		}
 		switch s.Pin {
 		case "", "approved", "auto":
 		default:
@@ -163,6 +188,18 @@ func validServerName(n string) bool {
 	return true
 }
 
+func validEnvName(n string) bool {
+	if n == "" || len(n) > 128 || n[0] >= '0' && n[0] <= '9' {
+		return false
+	}
+	for _, c := range n {
+		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
 func validHeaderName(h string) bool {
 	for _, c := range h {
 		if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
@@ -182,10 +219,29 @@ func contains(list []string, s string) bool {
 }
 
 // mcpServers builds the gateway's MCP servers from the config, reading
-// each server's credential from the environment.
-func mcpServers(cfg *Config, c *cli) ([]*gateway.MCPServer, error) {
+// each server's credential from the environment. With stdio set
+// (`warden mcp run`) only the servers it names are built, each served
+// in process by its handler.
+func mcpServers(cfg *Config, c *cli, stdio map[string]http.Handler) ([]*gateway.MCPServer, error) {
 	var out []*gateway.MCPServer
 	for i, s := range cfg.MCP.Servers {
+		if stdio != nil {
+			h := stdio[s.Name]
+			if h == nil {
+				continue
+			}
+			m, err := mcpServer(MCPServerConfig{Name: s.Name, Zone: s.Zone, Tools: s.Tools, RestoreArgs: s.RestoreArgs,
+				Overrides: s.Overrides, Pin: s.Pin, Allow: s.Allow}, c)
+			if err != nil {
+				return nil, fmt.Errorf("mcp.servers[%d].%w", i, err)
+			}
+			m.Handler = h
+			if s.Zone == "" {
+				m.Zone = "onprem" // a local process
+			}
+			out = append(out, m)
+			continue
+		}
 		if s.URL == "" {
 			continue // a stdio server, for warden mcp run only
 		}
@@ -247,6 +303,11 @@ func runMCP(ctx context.Context, c *cli, args []string) int {
 	usage := func() int {
 		fmt.Fprint(c.stderr, `usage: warden mcp <command> [flags]
 
+  run --server NAME [--key-env VAR] [--approve [--tool T] [--yes]]
+        run the stdio server NAME (its configured command) behind the
+        gateway, speaking MCP on stdin/stdout, for desktop agents; the
+        agent's Warden API key is read from $WARDEN_MCP_KEY. --approve
+        pins the server's tool definitions instead (see warden mcp run -h)
   approve --server NAME [--tool T] [--yes]
         fetch the server's tool definitions, show each one's hash and what
         changed, and pin them (after a typed confirmation unless --yes)
@@ -256,7 +317,7 @@ func runMCP(ctx context.Context, c *cli, args []string) int {
         remove a pin (the tool is refused until approved again)
 
 Every command takes --config FILE; approve and unpin record what they did
-in the audit log.
+in the audit log, run every message it carries.
 `)
 		return exitUsage
 	}
@@ -264,6 +325,8 @@ in the audit log.
 		return usage()
 	}
 	switch args[0] {
+	case "run":
+		return runMCPRun(ctx, c, args[1:])
 	case "approve":
 		return runMCPApprove(ctx, c, args[1:])
 	case "pins":
@@ -318,6 +381,15 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "warden mcp approve: could not list the server's tools:", err)
 		return exitFailure
 	}
+	return approveTools(ctx, c, cfg, sc, defs, *tool, *yes, "warden mcp approve")
+}
+
+// approveTools shows the state of each definition of defs (the server's
+// tools/list) — new, pinned or CHANGED, its hash and the hidden
+// instructions found — asks for a typed approve unless yes, pins them
+// and records the act in the audit log. prog names the command in
+// messages.
+func approveTools(ctx context.Context, c *cli, cfg *Config, sc MCPServerConfig, defs []json.RawMessage, tool string, yes bool, prog string) int {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "warden: store:", err)
@@ -338,7 +410,7 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 		if json.Unmarshal(d, &head) != nil || head.Name == "" {
 			continue
 		}
-		if *tool != "" && head.Name != *tool {
+		if tool != "" && head.Name != tool {
 			continue
 		}
 		if len(sc.Tools) > 0 && !contains(sc.Tools, head.Name) {
@@ -362,8 +434,8 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 		}
 		rows = append(rows, row{head.Name, hash, state, in.Inspect(d)})
 	}
-	if *tool != "" && len(rows) == 0 {
-		fmt.Fprintf(c.stderr, "warden mcp approve: the server has no tool %q\n", *tool)
+	if tool != "" && len(rows) == 0 {
+		fmt.Fprintf(c.stderr, "%s: the server has no tool %q\n", prog, tool)
 		return exitFailure
 	}
 	tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
@@ -381,15 +453,15 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 	}
 	tw.Flush()
 	if todo == 0 {
-		fmt.Fprintln(c.stderr, "warden mcp approve: every definition is already pinned")
+		fmt.Fprintln(c.stderr, prog+": every definition is already pinned")
 		return exitOK
 	}
-	if !*yes {
+	if !yes {
 		fmt.Fprintf(c.stderr, "Pin %d definition(s) of %s? Read the problems above first. Type 'approve' to continue: ", todo, sc.Name)
 		var answer string
 		fmt.Fscanln(c.stdin, &answer)
 		if answer != "approve" {
-			fmt.Fprintln(c.stderr, "warden mcp approve: nothing pinned")
+			fmt.Fprintln(c.stderr, prog+": nothing pinned")
 			return exitFailure
 		}
 	}
@@ -408,7 +480,7 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 		}
 		pinned = append(pinned, r.name+"="+r.hash)
 	}
-	fmt.Fprintf(c.stderr, "warden mcp approve: pinned %d definition(s); a running gateway uses them within mcp.definitions_ttl\n", len(pinned))
+	fmt.Fprintf(c.stderr, "%s: pinned %d definition(s); a running gateway uses them within mcp.definitions_ttl\n", prog, len(pinned))
 	return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "mcp.approve", Target: sc.Name,
 		Details: map[string]string{"tools": strings.Join(pinned, ",")}})
 }

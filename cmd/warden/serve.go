@@ -186,6 +186,13 @@ func upstreamSummary(cfg *Config) string {
 
 // buildGateway wires every stage of the request path from the config.
 func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*gateway.Server, func(), error) {
+	return buildGatewayWith(ctx, cfg, c, log, nil)
+}
+
+// buildGatewayWith is buildGateway whose MCP servers are only those of
+// stdio, each served in process by its handler (`warden mcp run`); nil
+// stdio: the config's servers with a url.
+func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler) (*gateway.Server, func(), error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -282,7 +289,7 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 		}
 	}
 	authenticate := gatewayAuth{authn}
-	mcps, err := mcpServers(cfg, c)
+	mcps, err := mcpServers(cfg, c, stdio)
 	if err != nil {
 		return fail(err)
 	}
