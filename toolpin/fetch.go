@@ -114,8 +114,9 @@ func Fetch(ctx context.Context, c *http.Client, endpoint string, header http.Hea
 // speaks only 2025-11-25 (so the 2026-07-28 request is not tried again)
 // and, for such a server, an open session, so each list is one request
 // instead of a handshake, a list and an end. A session the server ends
-// (404) or refuses is opened again once. Fetches of one Fetcher run one
-// at a time. Close ends the open session.
+// (404) or refuses is opened again once. Lists in the kept session run
+// one at a time; stateless lists and FetchIn run side by side. Close
+// ends the open session.
 type Fetcher struct {
 	// Client, Endpoint and Header are as for Fetch.
 	Client   *http.Client
@@ -133,10 +134,12 @@ func (f *Fetcher) Fetch(ctx context.Context) ([]json.RawMessage, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("toolpin: fetch: endpoint is not an http or https URL")
 	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	hc := noRedirects(f.Client)
-	if !f.legacy {
+	f.mu.Lock()
+	legacy := f.legacy
+	f.mu.Unlock()
+	if !legacy {
+		// Stateless lists run side by side.
 		s := &session{hc: hc, endpoint: f.Endpoint, header: f.Header, revision: revisionStateless, stateless: true}
 		tools, err := s.list(ctx)
 		if err == nil {
@@ -145,8 +148,11 @@ func (f *Fetcher) Fetch(ctx context.Context) ([]json.RawMessage, error) {
 		if !refusal(err) {
 			return nil, fmt.Errorf("toolpin: fetch: %s %w", revisionStateless, err)
 		}
-		f.legacy = true
 	}
+	// The kept session is used by one list at a time.
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.legacy = true
 	for attempt := 0; ; attempt++ {
 		if f.open == nil {
 			s := &session{hc: hc, endpoint: f.Endpoint, header: f.Header}
