@@ -193,8 +193,8 @@ func (s *Server) decodeMCP(x *exchange) (*rpcMessage, *apiError) {
 		x.mcp.tool = p.Name
 	}
 	x.recordMCP()
-	if x.mcp.version >= mcpStateless && msg.Method != "" {
-		if err := checkRoutingHeaders(r, &msg); err != nil {
+	if msg.Method != "" {
+		if err := checkRoutingHeaders(r, &msg, x.mcp.version >= mcpStateless); err != nil {
 			return nil, err
 		}
 	}
@@ -227,11 +227,19 @@ func mcpVersion(r *http.Request, msg *rpcMessage) string {
 // checkRoutingHeaders compares Mcp-Method and Mcp-Name with the body
 // (2026-07-28): a proxy or a server that routes on the headers must not
 // be told one thing while the body does another.
-func checkRoutingHeaders(r *http.Request, msg *rpcMessage) *apiError {
+func checkRoutingHeaders(r *http.Request, msg *rpcMessage, required bool) *apiError {
 	mismatch := func(what string) *apiError {
 		return mcpError(http.StatusBadRequest, rpcHeaderMismatch, "header_mismatch", "the "+what+" header does not match the message")
 	}
-	if h := r.Header.Get("Mcp-Method"); h != msg.Method {
+	// Before 2026-07-28 the headers are not part of the protocol, but
+	// one that is sent must still tell the truth: something on the way
+	// may route on it.
+	hm, hasM := r.Header["Mcp-Method"]
+	hn, hasN := r.Header["Mcp-Name"]
+	if !required && !hasM && !hasN {
+		return nil
+	}
+	if (required || hasM) && (len(hm) != 1 || hm[0] != msg.Method) {
 		return mismatch("Mcp-Method")
 	}
 	var name string
@@ -248,7 +256,7 @@ func checkRoutingHeaders(r *http.Request, msg *rpcMessage) *apiError {
 	default:
 		return nil
 	}
-	if r.Header.Get("Mcp-Name") != name {
+	if (required || hasN) && (len(hn) != 1 || hn[0] != name) {
 		return mismatch("Mcp-Name")
 	}
 	return nil

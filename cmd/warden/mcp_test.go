@@ -478,20 +478,22 @@ func writeMCPConfig(t *testing.T, path string, st *mcpStack) {
 
 // TestMCPRoutingHeaderThatDisagreesWithTheBodyIsRefused: a proxy that
 // routes on Mcp-Method / Mcp-Name must not be told one thing while the
-// body does another (2026-07-28): -32020, audited, nothing sent.
+// body does another: -32020, audited, nothing sent. From 2026-07-28 on
+// the headers are required; before, one that is sent must still match.
 func TestMCPRoutingHeaderThatDisagreesWithTheBodyIsRefused(t *testing.T) {
 	st := startMCPStack(t, true, true, "auto")
 	body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_customer","arguments":{"customer_id":"1"},` +
 		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
-	for name, h := range map[string][2]string{
-		"method": {"tools/list", ""},
-		"name":   {"tools/call", "add_note"},
+	for name, h := range map[string][3]string{
+		"method":                    {"tools/list", "", "2026-07-28"},
+		"name":                      {"tools/call", "add_note", "2026-07-28"},
+		"method sent in 2025-11-25": {"tools/list", "", "2025-11-25"},
 	} {
 		req, _ := http.NewRequest("POST", st.url+"/mcp/crm", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+st.supportKey)
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Accept", "application/json, text/event-stream")
-		req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+		req.Header.Set("Mcp-Protocol-Version", h[2])
 		req.Header.Set("Mcp-Method", h[0])
 		if h[1] != "" {
 			req.Header.Set("Mcp-Name", h[1])
