@@ -166,9 +166,10 @@ func auMedicare(d string) bool {
 
 // usNPI checks a US National Provider Identifier (45 CFR 162.406; CMS
 // "NPI check digit"): ten digits, the first 1 or 2, passing Luhn with the
-// card issuer prefix 80840 in front.
+// card issuer prefix 80840 in front. Nine equal digits and a check digit
+// are a placeholder, not an identifier.
 func usNPI(d string) bool {
-	if d[0] != '1' && d[0] != '2' {
+	if (d[0] != '1' && d[0] != '2') || sameDigits(d[:9]) {
 		return false
 	}
 	// Luhn of "80840"+d without the copy: the prefix's digits, from the
@@ -196,13 +197,20 @@ func inAadhaar(d string) bool {
 }
 
 // deTaxID checks a German tax identification number (§ 139b AO, BZSt):
-// eleven digits, the first not 0; in the first ten exactly one digit
-// occurs twice or three times (three not in a row) and the others once
-// or not at all; ISO 7064 MOD 11,10 check digit last.
-func deTaxID(d string) bool {
-	if d[0] == '0' {
-		return false
+// eleven digits, the first not 0, ISO 7064 MOD 11,10 check digit last
+// (check). The BZSt also issues them so that in the first ten exactly one
+// digit occurs twice or three times (three not in a row) and the others
+// once or not at all (rule); a number that passes the check but not the
+// rule is a made-up example more often than an identifier.
+func deTaxID(d string) (check, rule bool) {
+	if d[0] == '0' || !iso7064Mod11_10(d) {
+		return false, false
 	}
+	return true, deTaxRule(d)
+}
+
+// deTaxRule is the BZSt's digit distribution rule of deTaxID.
+func deTaxRule(d string) bool {
 	var n [10]int
 	for i := 0; i < 10; i++ {
 		n[d[i]-'0']++
@@ -229,24 +237,22 @@ func deTaxID(d string) bool {
 			}
 		}
 	}
-	return iso7064Mod11_10(d)
+	return true
 }
 
 // plPESEL checks a Polish PESEL (Ustawa o ewidencji ludności): eleven
-// digits YYMMDDZZZXQ, the month plus 80 (1800s), 0 (1900s), 20, 40, 60
-// (2000s-2200s) giving a valid date, and Q = (10 - sum mod 10) mod 10 with
-// weights 1, 3, 7, 9, 1, 3, 7, 9, 1, 3.
+// digits YYMMDDZZZXQ, the month plus 0 (1900s) or 20 (2000s) giving a
+// valid date, and Q = (10 - sum mod 10) mod 10 with weights 1, 3, 7, 9,
+// 1, 3, 7, 9, 1, 3. The law's other centuries (month + 80 for the 1800s,
+// + 40, + 60 for 2100-2299) hold no living person, so are refused.
 func plPESEL(d string) bool {
 	y, m, day := two(d, 0), two(d, 2), two(d, 4)
 	switch {
-	case m > 80:
-		y, m = 1800+y, m-80
-	case m > 60:
-		y, m = 2200+y, m-60
-	case m > 40:
-		y, m = 2100+y, m-40
-	case m > 20:
+	case m > 20 && m <= 32:
 		y, m = 2000+y, m-20
+		if y > 2039 {
+			return false
+		}
 	default:
 		y += 1900
 	}
@@ -294,14 +300,15 @@ func fiCentury(c byte) int {
 
 // fiHETU checks the eleven characters DDMMYYCZZZQ of a Finnish personal
 // identity code: a valid date in the century C gives, an individual
-// number ZZZ of 002-899, and the check character Q.
+// number ZZZ of 002-999 (900-999 are temporary numbers), and the check
+// character Q.
 func fiHETU(s string) bool {
 	cen := fiCentury(s[6])
 	if cen == 0 || !validDate(cen+two(s, 4), two(s, 2), two(s, 0)) {
 		return false
 	}
 	z := digit(s, 7)*100 + digit(s, 8)*10 + digit(s, 9)
-	if z < 2 || z > 899 {
+	if z < 2 {
 		return false
 	}
 	n := 0

@@ -36,22 +36,26 @@ const (
 
 // Context words of the all-digit identifiers (lower case).
 var (
-	sinContext       = []string{"social insurance", "sin ", "sin:", "sin#", "sin\"", "sin-", "sin_", "nas ", "nas:", "assurance sociale"}
-	tfnContext       = []string{"tfn", "tax file"}
-	bsnContext       = []string{"bsn", "burgerservice", "sofinummer", "sofi-nummer", "sofi "}
-	abnContext       = []string{"abn", "australian business", "business number"}
-	medicareContext  = []string{"medicare"}
-	npiContext       = []string{"npi", "national provider", "provider", "prescriber"}
-	aadhaarContext   = []string{"aadhaar", "aadhar", "uidai", "uid"}
-	deTaxContext     = []string{"steuer", "idnr", "identifikationsnummer", "tax id", "tin"}
-	peselContext     = []string{"pesel"}
-	seContext        = []string{"personnummer", "pnr", "samordningsnummer", "personal identity", "swedish"}
-	krContext        = []string{"rrn", "resident registration", "주민등록", "korean"}
-	zaContext        = []string{"south africa", "rsa id", "id number", "identity number"}
-	frContext        = []string{"nir", "sécurité sociale", "securite sociale", "sécu", "insee", "social security"}
-	fiContext        = []string{"henkilötunnus", "hetu", "personal identity", "finnish"}
-	nifContext       = []string{"dni", "nif", "documento nacional"}
-	mbiContext       = []string{"mbi", "medicare", "beneficiary"}
+	sinContext      = []string{"social insurance", "sin ", "sin:", "sin#", "sin\"", "sin-", "sin_", "nas ", "nas:", "assurance sociale"}
+	tfnContext      = []string{"tfn", "tax file"}
+	bsnContext      = []string{"bsn", "burgerservice", "sofinummer", "sofi-nummer", "sofi "}
+	abnContext      = []string{"abn", "australian business", "business number"}
+	medicareContext = []string{"medicare"}
+	npiContext      = []string{"npi", "national provider", "provider", "prescriber"}
+	aadhaarContext  = []string{"aadhaar", "aadhar", "uidai", "uid"}
+	deTaxContext    = []string{"steuer", "idnr", "identifikationsnummer", "tax id", "tin"}
+	peselContext    = []string{"pesel"}
+	seContext       = []string{"personnummer", "pnr", "samordningsnummer", "personal identity", "swedish"}
+	krContext       = []string{"rrn", "resident registration", "주민등록", "korean"}
+	zaContext       = []string{"south africa", "rsa id", "id number", "identity number"}
+	frContext       = []string{"nir", "sécurité sociale", "securite sociale", "sécu", "insee", "social security"}
+	fiContext       = []string{"henkilötunnus", "hetu", "personal identity", "finnish"}
+	nifContext      = []string{"dni", "nif", "documento nacional"}
+	mbiContext      = []string{"mbi", "medicare", "beneficiary"}
+	// notIDContext labels numbers of other kinds that share the shapes:
+	// parcel tracking numbers (FedEx's are twelve digits), invoices and
+	// orders, Unix times, phone numbers.
+	notIDContext     = []string{"tracking", "track", "invoice", "order", "epoch", "timestamp", "phone", "tel", "fax", "mobile"}
 	intlNumberTypes  = []string{"CA_SIN", "AU_TFN", "AU_ABN", "AU_MEDICARE", "NL_BSN", "US_NPI", "IN_AADHAAR", "DE_TAX_ID", "PL_PESEL", "SE_PERSONNUMMER", "KR_RRN", "ZA_ID_NUMBER", "FR_NIR", "FI_PERSONAL_IDENTITY_CODE", "ES_NIF", "US_MBI"}
 	intlNumberRecKey = "intl_numbers"
 )
@@ -85,6 +89,10 @@ func addIntl(s *Scan, rec string, start, end int, cands []intlCand) {
 	if best < 0 {
 		return
 	}
+	// A bare value labelled as another kind of number is that number.
+	if bestCtx == "" && s.Context(start, end, notIDContext) != "" {
+		return
+	}
 	c := cands[best]
 	s.Add(Finding{Type: c.typ, Category: c.cat, Start: start, End: end, Score: bestScore,
 		Recognizer: rec, Context: s.ctxList(bestCtx)})
@@ -100,7 +108,7 @@ func (intlNumberRecognizer) Triggers() []Trigger { return []Trigger{{Kind: Trigg
 
 func (intlNumberRecognizer) Find(s *Scan, at int) {
 	t := s.text
-	if !cleanStart(t, at) || (at > 0 && isAlnum(t[at-1])) {
+	if !intlStart(t, at) {
 		return
 	}
 	r := s.Run(at)
@@ -133,6 +141,47 @@ func (intlNumberRecognizer) Find(s *Scan, at int) {
 	intlDigits(s, r)
 }
 
+// intlStart reports whether a value may start at at: not inside a code
+// ("INV-6703217775", "A200 2210 2014 5685" of an IBAN, the groups of an
+// IPv6 address "…:222:3333:4444:5555").
+func intlStart(t string, at int) bool {
+	if at == 0 {
+		return true
+	}
+	if isAlnum(t[at-1]) || !cleanStart(t, at) {
+		return false
+	}
+	if at < 2 {
+		return true
+	}
+	switch c, p := t[at-1], t[at-2]; c {
+	case '-', '/', '.', '+', '_':
+		return !isAlnum(p)
+	case ':':
+		return !isDigit(p) && !(p >= 'a' && p <= 'f')
+	case ' ':
+		// the next group of a spaced code: "A200 2210"
+		return !isDigit(p)
+	}
+	return true
+}
+
+// intlEnd reports whether a value may end at e: not glued to a word or a
+// further group ("6203839a-e2f7-…" of a UUID, "3333:4444:5555:77").
+func intlEnd(t string, e int) bool {
+	if e >= len(t) {
+		return true
+	}
+	c := t[e]
+	if isAlnum(c) || c >= 0x80 || c == '_' {
+		return false
+	}
+	if (c == '-' || c == '.' || c == '/' || c == ':') && e+1 < len(t) && isAlnum(t[e+1]) {
+		return false
+	}
+	return true
+}
+
 // intlDigits reads the all-digit identifiers from the run's groups.
 func intlDigits(s *Scan, r *numRun) {
 	t := s.text
@@ -146,7 +195,7 @@ func intlDigits(s *Scan, r *numRun) {
 			continue
 		}
 		e := r.end(k)
-		if !cleanEnd(t, e) {
+		if !intlEnd(t, e) {
 			continue
 		}
 		// A group followed by more digits with the same separator is
@@ -183,15 +232,13 @@ func intlDigits(s *Scan, r *numRun) {
 				if auMedicare(d) {
 					cands = append(cands, intlCand{"AU_MEDICARE", Health, scoreIntlWeak, medicareContext})
 				}
+				// Ten plain digits are also a US phone number and a
+				// Unix time (17… today): these need their word.
 				if usNPI(d) {
-					base := scoreIntlBare
-					if d[0] != '1' { // 2… is a US phone number's shape
-						base = scoreIntlWeak
-					}
-					cands = append(cands, intlCand{"US_NPI", PII, base, npiContext})
+					cands = append(cands, intlCand{"US_NPI", PII, scoreIntlWeak, npiContext})
 				}
 				if sePersonnummer(d, -1) {
-					cands = append(cands, intlCand{"SE_PERSONNUMMER", PII, scoreIntlBare, seContext})
+					cands = append(cands, intlCand{"SE_PERSONNUMMER", PII, scoreIntlWeak + 0.15, seContext})
 				}
 			case k == 3 && g[0] == 4 && g[1] == 5 && sep == ' ':
 				if auMedicare(d) {
@@ -218,7 +265,10 @@ func intlDigits(s *Scan, r *numRun) {
 			if auABN(d) {
 				cands = append(cands, intlCand{"AU_ABN", PII, base, abnContext})
 			}
-			if deTaxID(d) {
+			if check, rule := deTaxID(d); check {
+				if !rule {
+					base = scoreIntlWeak
+				}
 				cands = append(cands, intlCand{"DE_TAX_ID", PII, base, deTaxContext})
 			}
 			if k == 1 && plPESEL(d) {
@@ -250,12 +300,15 @@ func intlDigits(s *Scan, r *numRun) {
 				cands = append(cands, intlCand{"ZA_ID_NUMBER", PII, scoreIntlFormatted, zaContext})
 			}
 			if shape, check := krRRN(d); shape {
-				base := scoreIntlBare
-				if k == 2 {
+				// Numbers issued since October 2020 have no check
+				// digit: plain and unchecked, thirteen digits are as
+				// likely a millisecond Unix time.
+				base := scoreIntlWeak + 0.15
+				switch {
+				case k == 2 && check:
+					base = scoreIntlStrong
+				case k == 2, check:
 					base = scoreIntlFormatted
-				}
-				if check {
-					base += 0.05
 				}
 				cands = append(cands, intlCand{"KR_RRN", PII, base, krContext})
 			}
@@ -275,7 +328,7 @@ func intlDigits(s *Scan, r *numRun) {
 func findFI(s *Scan, at int) bool {
 	t := s.text
 	end := at + 11
-	if end > len(t) || !isDigit(t[at+7]) || !isDigit(t[at+8]) || !isDigit(t[at+9]) || !isAlnum(t[at+10]) || wordAfter(t, end) || (end < len(t) && t[end] >= 0x80) {
+	if end > len(t) || !isDigit(t[at+7]) || !isDigit(t[at+8]) || !isDigit(t[at+9]) || !isAlnum(t[at+10]) || !intlEnd(t, end) {
 		return false
 	}
 	if !fiHETU(t[at:end]) {
@@ -290,7 +343,7 @@ func findFI(s *Scan, at int) bool {
 func findSEPlus(s *Scan, at int) {
 	t := s.text
 	end := at + 11
-	if end > len(t) || !cleanEnd(t, end) {
+	if end > len(t) || !intlEnd(t, end) {
 		return
 	}
 	var d [10]byte
@@ -310,7 +363,7 @@ func findSEPlus(s *Scan, at int) {
 func findAadhaarColon(s *Scan, at int) {
 	t := s.text
 	end := at + 14
-	if end > len(t) || t[at+9] != ':' || !cleanEnd(t, end) {
+	if end > len(t) || t[at+9] != ':' || !intlEnd(t, end) {
 		return
 	}
 	var d [12]byte
@@ -341,7 +394,7 @@ func findNIF(s *Scan, r *numRun) bool {
 		return false
 	}
 	end := i + 1
-	if wordAfter(t, end) || (end < len(t) && t[end] >= 0x80) {
+	if !intlEnd(t, end) {
 		return false
 	}
 	n := 0
@@ -378,7 +431,7 @@ func findMBI(s *Scan, at int) {
 		v[i] = upperASCII(t[j])
 		j++
 	}
-	if (dashes != 0 && dashes != 2) || wordAfter(t, j) || (j < len(t) && (t[j] >= 0x80 || t[j] == '-')) {
+	if (dashes != 0 && dashes != 2) || !intlEnd(t, j) {
 		return
 	}
 	for i, c := range v {

@@ -42,19 +42,24 @@ func (intlWordRecognizer) Find(s *Scan, at int) {
 	for e < len(t) && e-at <= maxIntlWord && isAlnum(t[e]) {
 		e++
 	}
-	if e-at > maxIntlWord || (e < len(t) && (t[e] >= 0x80 || t[e] == '_')) {
+	if e-at > maxIntlWord {
 		return
 	}
 	w := t[at:e]
+	if len(w) == 8 {
+		if e+2 <= len(t) && t[e] == '-' {
+			findNIE(s, at, e)
+		}
+		return
+	}
+	if !intlEnd(t, e) || !intlStart(t, at) {
+		return
+	}
 	switch len(w) {
 	case 2, 3, 4:
 		findPostcode(s, at, e, w)
 	case 5, 6, 7:
 		findPostcode(s, at, e, w)
-	case 8:
-		if e+2 <= len(t) && t[e] == '-' {
-			findNIE(s, at, e)
-		}
 	case 9:
 		findNine(s, at, w)
 	case 10:
@@ -169,7 +174,7 @@ func deIDCard(w string) float64 {
 func findNIE(s *Scan, at, e int) {
 	t := s.text
 	w := t[at:e]
-	if (w[0] != 'X' && w[0] != 'Y' && w[0] != 'Z') || !allDigits(w[1:]) || !isUpper(t[e+1]) || wordAfter(t, e+2) {
+	if (w[0] != 'X' && w[0] != 'Y' && w[0] != 'Z') || !allDigits(w[1:]) || !isUpper(t[e+1]) || !intlEnd(t, e+2) || !intlStart(t, at) {
 		return
 	}
 	if esCheck(int(w[0]-'X')*10000000+atoiDigits(w[1:]), t[e+1]) {
@@ -295,7 +300,7 @@ func findPostcode(s *Scan, at, e int, w string) {
 	end := e
 	switch {
 	case len(w) <= 4:
-		if e+4 > len(t) || t[e] != ' ' || wordAfter(t, e+4) || (e+4 < len(t) && t[e+4] >= 0x80) {
+		if e+4 > len(t) || t[e] != ' ' || !intlEnd(t, e+4) {
 			return
 		}
 		in, end = t[e+1:e+4], e+4
