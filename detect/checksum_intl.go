@@ -87,8 +87,9 @@ func icaoValue(c byte) int {
 }
 
 // icao9303 reports whether the last character of s (a digit) is the ICAO
-// 9303 check digit of the rest: weights 7, 3, 1 repeated, sum mod 10. The
-// German identity card serial number uses it (PAuswV, Anlage 2).
+// 9303 check digit of the rest: weights 7, 3, 1 repeated, sum mod 10.
+// The machine readable zone of German identity cards prints it after the
+// serial number.
 func icao9303(s string) bool {
 	w := [3]int{7, 3, 1}
 	sum := 0

@@ -126,9 +126,10 @@ func (intlNumberRecognizer) Find(s *Scan, at int) {
 			if findFI(s, at) {
 				return
 			}
-		case r.glen[0] == 6 && c == '+':
-			findSEPlus(s, at)
-			return
+			if c == '+' { // a Swede over 100: YYMMDD+NNNC
+				findSEPlus(s, at)
+				return
+			}
 		case r.glen[0] == 4 && c == ':':
 			findAadhaarColon(s, at)
 			return

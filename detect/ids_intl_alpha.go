@@ -63,6 +63,10 @@ func (intlWordRecognizer) Find(s *Scan, at int) {
 	case 9:
 		findNine(s, at, w)
 	case 10:
+		if base := deIDCard(w); base > 0 {
+			addIntl(s, intlWordRecKey, at, e, []intlCand{{"DE_ID_CARD", PII, base, deIDContext}})
+			return
+		}
 		findPAN(s, at, w)
 	case 16:
 		if !findUKLicence(s, at, w) {
@@ -143,11 +147,13 @@ func atoiDigits(d string) int {
 // no vowels and no B, D, Q, S, so that no word and no look-alike forms.
 const deIDAlphabet = "CFGHJKLMNPRTVWXYZ0123456789"
 
-// deIDCard scores a German identity card serial number: a letter, seven
-// characters of deIDAlphabet and the ICAO 9303 check digit (with three
-// digits at least, so that consonant clusters are not numbers). The
-// earlier "T and eight digits" cards carry no check the scanner can
-// verify; they need a context word.
+// deIDCard scores a German identity card (or passport) serial number,
+// nine characters of deIDAlphabet, the first a letter (PAuswV, Anlage 2;
+// the specimen cards are L01X00T47 and T22000129). The serial carries no
+// check digit of its own, so alone it needs a context word; the machine
+// readable zone prints it followed by its ICAO 9303 check digit, and ten
+// characters that pass that check are reported on their own. Three
+// digits at least, so that consonant clusters are not serials.
 func deIDCard(w string) float64 {
 	if !strings4(w[0], deIDAlphabet[:17]) {
 		return 0
@@ -162,9 +168,11 @@ func deIDCard(w string) float64 {
 		}
 	}
 	switch {
-	case digits >= 3 && icao9303(w):
+	case digits < 3:
+		return 0
+	case len(w) == 10 && icao9303(w):
 		return scoreIntlFormatted
-	case w[0] == 'T' && digits == 8:
+	case len(w) == 9:
 		return scoreIntlWeak + 0.05
 	}
 	return 0
