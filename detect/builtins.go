@@ -7,5 +7,6 @@ func Builtins() []Recognizer {
 	rs = append(rs, secretRecognizers()...)
 	rs = append(rs, nameRecognizers()...)
 	rs = append(rs, idRecognizers()...)
+	rs = append(rs, intlRecognizers()...)
 	return rs
 }
