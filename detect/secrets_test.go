@@ -387,6 +387,8 @@ var secretPositives = []secretCase{
 	{"java set property", "GENERIC_SECRET", "System.setProperty(\"API_TOKEN\", \"b7Hq2Lm9Xz4Rt6Wp\");", "b7Hq2Lm9Xz4Rt6Wp"},
 	{"python setdefault single quotes", "GENERIC_SECRET", "os.environ.setdefault('API_TOKEN','b7Hq2Lm9Xz4Rt6Wp')", "b7Hq2Lm9Xz4Rt6Wp"},
 	{"xml element on its own line", "GENERIC_SECRET", "<apiToken>\n    b7Hq2Lm9Xz4Rt6Wp\n</apiToken>", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"jwt with key-agreement header only", "JWT", "token eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz", "eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz"},
+	{"jwt inside base64", "JWT", "blob ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo=", "ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo="},
 	{"uuid token", "GENERIC_SECRET", "hubspotToken = \"b72a82e3-e721-2ff9-8583-4f3b30b6ec26\"", "b72a82e3-e721-2ff9-8583-4f3b30b6ec26"},
 	{"sql create user", "GENERIC_SECRET", "CREATE USER report IDENTIFIED BY 'Rp4#xq9Lz2';", "Rp4#xq9Lz2"},
 	{"sql alter password", "GENERIC_SECRET", "ALTER USER app WITH PASSWORD 'mK8!vQ3zTw';", "mK8!vQ3zTw"},
@@ -475,7 +477,6 @@ var secretNearMisses = []struct{ name, text string }{
 	{"sendgrid wrong shape", "SG.pSTNQszcS1c52b30NUgrB9.rRWdeMR19YDxs_"},
 	{"npm token too short", "npm_abc123"},
 	{"pypi without macaroon", "pypi-hello-world"},
-	{"jwt header without alg", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs"},
 	{"jwt two segments", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9"},
 	{"pem public key", "-----BEGIN PUBLIC KEY-----\nFxLgeaYvdilVzkS5tu1bK/9s6SfNfzjhcrwnGJo4wEkxt0fMcHJLr5d021Ht4GqL\nVHLeJ7dAPytaujRktDskpihamM9aQwiuXEd++IGJdnm+acz/6ZY/Qxjs3SPcLQEP\n7rNqaG9qyirEQW8N7VN82f8+PwyxZtSQFFeMbLau3OeBVi1JZSjK+WoOaEtflQjY\nZ58z+gAcYXUrMkP97RhxZVf+TJAWxaDDA1gI/eJQ4kb2kJa4GS/ajVbB0tEET4tf\n-----END PUBLIC KEY-----"},
 	{"pem certificate", "-----BEGIN CERTIFICATE-----\nFxLgeaYvdilVzkS5tu1bK/9s6SfNfzjhcrwnGJo4wEkxt0fMcHJLr5d021Ht4GqL\nVHLeJ7dAPytaujRktDskpihamM9aQwiuXEd++IGJdnm+acz/6ZY/Qxjs3SPcLQEP\n7rNqaG9qyirEQW8N7VN82f8+PwyxZtSQFFeMbLau3OeBVi1JZSjK+WoOaEtflQjY\nZ58z+gAcYXUrMkP97RhxZVf+TJAWxaDDA1gI/eJQ4kb2kJa4GS/ajVbB0tEET4tf\n-----END CERTIFICATE-----"},
@@ -538,6 +539,7 @@ var secretNearMisses = []struct{ name, text string }{
 	{"format string value", "fmt.Sprintf(\"token=%s\", tok)"},
 	{"hostname value", "password:www.example.com/"},
 	{"same name assignment", "mock.authPwd = authPwd"},
+	{"jwt-shaped with text payload and no alg", "eyJ0eXAiOiJKV1QifQ.aGVsbG8gd29ybGQ.abcdefghijklmnopqrstu"},
 	{"regex lookahead", "(?=token)[A-Za-z0-9]{16}"},
 	{"comparison with colon", "token ?: defaultToken"},
 	{"call argument not after a key string", "lookup(token, \"b7Hq2Lm9Xz4Rt6Wp\")"},
@@ -549,6 +551,9 @@ var secretNearMisses = []struct{ name, text string }{
 }
 
 var secretLowScores = []secretScoreCase{
+	// A header without "alg" (RFC 7515 requires it) over a JSON payload: a
+	// JOSE token all the same, reported below the verified band.
+	{secretCase{"jwt header without alg", "JWT", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs"}, 0.75},
 	{secretCase{"github token checksum failure", "GITHUB_TOKEN", "token ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA", "ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA"}, 0.6},
 	{secretCase{"npm token checksum failure", "NPM_TOKEN", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA"}, 0.6},
 	{secretCase{"age key checksum failure", "AGE_SECRET_KEY", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ"}, 0.6},
