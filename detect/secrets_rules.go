@@ -30,7 +30,7 @@ func tokenRules() []*tokenRule {
 		// job, mail, agent, SCIM, OAuth app secret, feature flags).
 		{name: "gitlab_token", typ: "GITLAB_TOKEN", prefixes: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glcbt-",
 			"glimt-", "glagent-", "glsoat-", "gloas-", "glffct-", "glwt-", "GR1348941"},
-			body: csWordDot, min: 20, max: 320, score: 0.95, trimDot: true},
+			body: csWordDot, min: 20, max: 320, score: 0.95, trimDot: true, check: checkGitLab},
 		// Slack bot/user/app/refresh/config tokens.
 		{name: "slack_token", typ: "SLACK_TOKEN", prefixes: []string{"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xoxe-", "xoxe.xoxp-", "xoxe.xoxb-", "xapp-"},
 			body: csAlnumDash, min: 20, max: 250, score: 0.9, check: checkSlack},
@@ -165,7 +165,7 @@ func tokenRules() []*tokenRule {
 		{name: "newrelic_user_key", typ: "NEW_RELIC_KEY", prefixes: []string{"NRAK-"}, body: csUpperNum, min: 27, max: 27, score: 1.0},
 		{name: "newrelic_insert_key", typ: "NEW_RELIC_KEY", prefixes: []string{"NRII-", "NRIQ-"}, body: csB64URL, min: 32, max: 32, score: 0.95},
 		// Sentry auth tokens (org and user).
-		{name: "sentry_org_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntrys_"}, body: csB64Any, min: 60, max: 500, score: 0.95},
+		{name: "sentry_org_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntrys_"}, body: csB64Any, min: 60, max: 500, score: 0.95, check: checkSentryOrg},
 		{name: "sentry_user_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntryu_"}, body: csHexLower, min: 64, max: 64, score: 1.0},
 		// age X25519 identities: Bech32 with a BIP-173 checksum.
 		{name: "age_secret_key", typ: "AGE_SECRET_KEY", prefixes: []string{"AGE-SECRET-KEY-1"}, body: csBech32, min: 58, max: 58, score: 1.0, check: checkAgeKey},
@@ -346,6 +346,57 @@ func checkBraintree(tok, b string, sc float64) float64 {
 	}
 	id, key, ok := strings.Cut(rest, "$")
 	if !ok || len(id) != 16 || len(key) != 32 || !allIn(key, csHexLower) || strings.IndexByte(id, '$') >= 0 {
+		return 0
+	}
+	return sc
+}
+
+// gitlabLegacyLen is the body length of each GitLab token prefix's
+// non-routable format (GitLab's "Token overview" documentation); 0 means
+// any length from the rule's minimum. Feed tokens (glft-) and runner
+// registration tokens (GR1348941) have 20 as well.
+var gitlabLegacyLen = map[string]int{
+	"glpat-": 20, "gldt-": 20, "glrt-": 20, "glptt-": 40, "glft-": 20, "glimt-": 25, "glsoat-": 20,
+	"gloas-": 64, "glffct-": 20, "GR1348941": 20,
+}
+
+// checkGitLab accepts a GitLab token body of its prefix's legacy length,
+// or in the routable format: a payload of 27 or more characters, '.',
+// then a two-character version and a seven-character CRC in [0-9a-z].
+func checkGitLab(tok, b string, sc float64) float64 {
+	prefix := tok[:len(tok)-len(b)]
+	if dot := strings.LastIndexByte(b, '.'); dot >= 27 {
+		if tail := b[dot+1:]; len(tail) == 9 && allIn(tail, csLowerNum) {
+			return sc
+		}
+		return 0
+	}
+	if strings.IndexByte(b, '.') >= 0 {
+		return 0
+	}
+	if prefix == "glcbt-" { // CI job tokens: an optional partition id "<1-5 hex>_"
+		if u := strings.IndexByte(b, '_'); u >= 1 && u <= 5 && allIn(b[:u], csHex) {
+			b = b[u+1:]
+		}
+		if len(b) != 20 {
+			return 0
+		}
+		return sc
+	}
+	if want := gitlabLegacyLen[prefix]; want != 0 && len(b) != want {
+		return 0
+	}
+	return sc
+}
+
+var csLowerNum = newCharset("a-z0-9")
+
+// checkSentryOrg wants a Sentry organization token's two parts: a base64
+// JSON payload ("eyJ…", which names the issuing URL and org) and '_'
+// with a 43-character base64 secret.
+func checkSentryOrg(tok, b string, sc float64) float64 {
+	u := strings.LastIndexByte(b, '_')
+	if !strings.HasPrefix(b, "eyJ") || u < 0 || len(b)-u-1 != 43 || !allIn(b[u+1:], csB64) {
 		return 0
 	}
 	return sc

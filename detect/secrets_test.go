@@ -389,6 +389,8 @@ var secretPositives = []secretCase{
 	{"xml element on its own line", "GENERIC_SECRET", "<apiToken>\n    b7Hq2Lm9Xz4Rt6Wp\n</apiToken>", "b7Hq2Lm9Xz4Rt6Wp"},
 	{"jwt with key-agreement header only", "JWT", "token eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz", "eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz"},
 	{"jwt inside base64", "JWT", "blob ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo=", "ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo="},
+	{"sentry org token", "SENTRY_AUTH_TOKEN", "SENTRY_AUTH_TOKEN=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", "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"},
+	{"gitlab routable pat", "GITLAB_TOKEN", "token glpat-Zb7qLx2Kw9Rt4Vm8Np3sQy6Hc1Jd5Fg.01ab3k9x2 here", "glpat-Zb7qLx2Kw9Rt4Vm8Np3sQy6Hc1Jd5Fg.01ab3k9x2"},
 	{"uuid token", "GENERIC_SECRET", "hubspotToken = \"b72a82e3-e721-2ff9-8583-4f3b30b6ec26\"", "b72a82e3-e721-2ff9-8583-4f3b30b6ec26"},
 	{"sql create user", "GENERIC_SECRET", "CREATE USER report IDENTIFIED BY 'Rp4#xq9Lz2';", "Rp4#xq9Lz2"},
 	{"sql alter password", "GENERIC_SECRET", "ALTER USER app WITH PASSWORD 'mK8!vQ3zTw';", "mK8!vQ3zTw"},
@@ -540,6 +542,9 @@ var secretNearMisses = []struct{ name, text string }{
 	{"hostname value", "password:www.example.com/"},
 	{"same name assignment", "mock.authPwd = authPwd"},
 	{"jwt-shaped with text payload and no alg", "eyJ0eXAiOiJKV1QifQ.aGVsbG8gd29ybGQ.abcdefghijklmnopqrstu"},
+	{"gitlab pat wrong length", "glpat-Zb7qLx2Kw9Rt4Vm8Np3sQ"},
+	{"sentry org token without payload", "sntrys_hChO7dFsp1DqRMM5FVfXil91uU4JU7iVHuDSI76cNpxADhEUxfTcyw35xkj7FyQZEtYseaymC7rPbpb3kqRCXi1RGj_UyR1wDj8xTMlpmEJtQXx6ZFS6qORasCZDKOxqOWMzEr"},
+	{"url userinfo template", "postgres://app:${DB_PASS}@db:5432/orders"},
 	{"regex lookahead", "(?=token)[A-Za-z0-9]{16}"},
 	{"comparison with colon", "token ?: defaultToken"},
 	{"call argument not after a key string", "lookup(token, \"b7Hq2Lm9Xz4Rt6Wp\")"},
@@ -557,4 +562,37 @@ var secretLowScores = []secretScoreCase{
 	{secretCase{"github token checksum failure", "GITHUB_TOKEN", "token ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA", "ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA"}, 0.6},
 	{secretCase{"npm token checksum failure", "NPM_TOKEN", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA"}, 0.6},
 	{secretCase{"age key checksum failure", "AGE_SECRET_KEY", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ"}, 0.6},
+}
+
+// TestURLUserinfoIsNotEmail pins that "scheme://user:pass@host" is a
+// credential URL for the whole engine, not an email address.
+func TestURLUserinfoIsNotEmail(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, err := New(Config{MinScore: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, text, typ string }{
+		// A stand-in password scores below the default threshold.
+		{"stand-in password", "https://user:pass@host.example.org", "BASIC_AUTH_URL"},
+		{"random password", "https://ci:Zt8qP3vR5xLm@pypi.acme.dev/simple", "BASIC_AUTH_URL"},
+		{"address after a colon", "mail bob:alice@example.com", "EMAIL_ADDRESS"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, f := range e.Scan(c.text) {
+				if f.Type == "EMAIL_ADDRESS" && c.typ != f.Type {
+					t.Errorf("got an email address at [%d,%d)", f.Start, f.End)
+				}
+			}
+			for _, f := range low.Scan(c.text) {
+				if f.Type == c.typ {
+					return
+				}
+			}
+			t.Errorf("no %s at threshold 0.1", c.typ)
+		})
+	}
 }
