@@ -252,6 +252,34 @@ func tokenRules() []*tokenRule {
 		{name: "buildkite_token", typ: "BUILDKITE_TOKEN", prefixes: []string{"bkua_"}, body: csHexLower, min: 40, max: 40, score: 0.95},
 		{name: "dropbox_token", typ: "DROPBOX_TOKEN", prefixes: []string{"sl.u.", "sl."}, body: csB64URL, min: 130, max: 1400, score: 0.85},
 		{name: "rubygems_token", typ: "RUBYGEMS_TOKEN", prefixes: []string{"rubygems_"}, body: csHexLower, min: 48, max: 48, score: 1.0},
+		// Flutterwave secret keys (FLWSECK-<32 hex>-X) and encryption
+		// keys (FLWSECK_TEST<12 hex>, FLWSECK_TEST-<12 hex> in samples).
+		{name: "flutterwave_key", typ: "FLUTTERWAVE_KEY", prefixes: []string{"FLWSECK-", "FLWSECK_TEST-", "FLWSECK_TEST"},
+			body: csAlnumDash, min: 12, max: 34, score: 0.95, check: checkFlutterwave},
+		// EasyPost production and test API keys: EZAK / EZTK + 54 base62.
+		{name: "easypost_key", typ: "EASYPOST_API_KEY", prefixes: []string{"EZAK", "EZTK"}, body: csBase62, min: 54, max: 54, score: 0.9,
+			check: func(tok, b string, sc float64) float64 {
+				if !hasClasses(b, 3) {
+					return 0
+				}
+				return sc
+			}},
+		// Sourcegraph access tokens: sgp_ + [<16 hex>|local _] + 40 hex,
+		// or the older sgp_ + 40 hex.
+		{name: "sourcegraph_token", typ: "SOURCEGRAPH_TOKEN", prefixes: []string{"sgp_"}, body: csAlnumUnd, min: 40, max: 57, score: 0.95,
+			check: func(tok, b string, sc float64) float64 {
+				if len(b) == 40 && allIn(b, csHex) {
+					if shannon(b) < 3.2 { // random hex has about 3.8 bits a byte
+						return 0
+					}
+					return sc
+				}
+				id, key, ok := strings.Cut(b, "_")
+				if !ok || len(key) != 40 || !allIn(key, csHex) || !(id == "local" || (len(id) == 16 && allIn(id, csHex))) {
+					return 0
+				}
+				return sc
+			}},
 		{name: "bedrock_api_key", typ: "AWS_BEDROCK_API_KEY", prefixes: []string{"ABSK"}, body: csB64Pad, min: 109, max: 272, score: 0.9},
 	}
 }
@@ -400,4 +428,16 @@ func checkSentryOrg(tok, b string, sc float64) float64 {
 		return 0
 	}
 	return sc
+}
+
+// checkFlutterwave accepts an encryption key (12 hex) or a secret key
+// (32 hex, "-X") after the FLWSECK prefixes.
+func checkFlutterwave(tok, b string, sc float64) float64 {
+	if len(b) == 12 && allIn(b, csHex) {
+		return sc
+	}
+	if len(b) == 34 && strings.HasSuffix(b, "-X") && allIn(b[:32], csHex) {
+		return sc
+	}
+	return 0
 }
