@@ -50,6 +50,9 @@ func (emailRecognizer) Find(s *Scan, at int) {
 	if i > 0 && isAlnum(t[i-1]) {
 		return // local part runs into something we do not accept
 	}
+	if urlUserinfoAt(t, i) {
+		return // "scheme://user:pass@host": a credential URL (secrets_url.go)
+	}
 	// Domain: labels of letters, digits and '-' (accented Latin letters
 	// for internationalised names), separated by dots.
 	j := at + 1

@@ -28,7 +28,8 @@ func (assignRecognizer) Types() []string {
 		"CLOUDFLARE_API_KEY", "AZURE_CLIENT_SECRET", "AZURE_STORAGE_KEY"}
 }
 func (assignRecognizer) Triggers() []Trigger {
-	return []Trigger{{Kind: TriggerByte, Byte: '='}, {Kind: TriggerByte, Byte: ':'}, {Kind: TriggerByte, Byte: '>'}}
+	return []Trigger{{Kind: TriggerByte, Byte: '='}, {Kind: TriggerByte, Byte: ':'}, {Kind: TriggerByte, Byte: '>'},
+		{Kind: TriggerPrefix, Prefix: "\","}, {Kind: TriggerPrefix, Prefix: "',"}}
 }
 
 // keyKind classifies a credential key.
@@ -73,6 +74,7 @@ func (assignRecognizer) Find(s *Scan, at int) {
 	c := text[at]
 	n := len(text)
 	v := at + 1
+	op := at // where the operator starts
 	if c == '>' {
 		// XML element: <password>value</password>.
 		if at == 0 || !isAlnum(text[at-1]) {
@@ -86,18 +88,25 @@ func (assignRecognizer) Find(s *Scan, at int) {
 			return
 		}
 	} else if c == ':' {
-		if v < n && (text[v] == '/' || text[v] == ':') {
+		// ':=' and '::=' are read at their '='.
+		if v < n && (text[v] == '/' || text[v] == ':' || text[v] == '=') {
 			return
 		}
 		if at > 0 && text[at-1] == ':' {
 			return
 		}
-		if v < n && text[v] == '=' {
-			v++
-		}
+	} else if c == '"' || c == '\'' {
+		// Woken at the quote of `",`: call arguments such as
+		// setProperty("X_TOKEN", "…") and setenv('KEY', '…').
+		op = at + 1
 	} else {
-		if at > 0 {
-			if p := text[at-1]; p == '=' || p == '!' || p == '<' || p == '>' || p == ':' || p == '+' || p == '-' || p == '*' || p == '/' || p == '|' || p == '&' || p == '?' {
+		// Assignment operators ending in '=': = := ::= :::= ?= .= +=
+		// (Make, Go, PHP, shell); comparisons (== != <= >=) are not.
+		for op > 0 && at-op < 3 && (text[op-1] == ':' || text[op-1] == '?' || text[op-1] == '.' || text[op-1] == '+') {
+			op--
+		}
+		if op > 0 {
+			if p := text[op-1]; p == '=' || p == '!' || p == '<' || p == '>' || p == '-' || p == '*' || p == '/' || p == '|' || p == '&' || p == '(' {
 				return
 			}
 		}
@@ -108,8 +117,21 @@ func (assignRecognizer) Find(s *Scan, at int) {
 			v++
 		}
 	}
-	kind, key, ks := credKey(text, at)
+	kind, key, ks := credKey(text, op)
 	if kind == keyNone || (c == ':' && ks+4 == keyEndBefore(text, at) && text[ks:ks+4] == "PASS") { // "--- PASS: TestX"
+		return
+	}
+	if c == '"' || c == '\'' {
+		if ks == 0 || text[ks-1] != c {
+			return // the key must be a quoted string
+		}
+		vs, ve, quoted := assignedValue(text, op+1)
+		if !quoted || ve <= vs {
+			return
+		}
+		if typ, score := scoreSecretValue(kind, key, text[vs:ve], true); score > 0 {
+			addSecret(s, typ, "secret_assignment", vs, ve, score, "")
+		}
 		return
 	}
 	if c == ':' && ks > 0 && text[ks-1] == ':' { // arn:…:secret:name
@@ -123,6 +145,13 @@ func (assignRecognizer) Find(s *Scan, at int) {
 			return
 		}
 		ve += v
+		// The element may hold the value on a line of its own.
+		for vs < ve && isSpace(text[vs]) {
+			vs++
+		}
+		for ve > vs && isSpace(text[ve-1]) {
+			ve--
+		}
 	}
 	if ve <= vs {
 		return
@@ -161,6 +190,7 @@ func credKey(text string, op int) (keyKind, string, int) {
 			k--
 		}
 	}
+	k = skipTypeName(text, k)
 	if k > 0 && text[k-1] == ']' { // ENV["X"] = … is rare; keep cheap
 		return keyNone, "", 0
 	}
@@ -221,6 +251,38 @@ func credKey(text string, op int) (keyKind, string, int) {
 		return keyNone, "", 0 // "minipass", "bypass": "pass" inside a word
 	}
 	return best, string(buf[m:]), kStart
+}
+
+// skipTypeName steps back over a string type written between a key and
+// its operator (`var token string = …`, `token: str = …`,
+// `let token: &str = …`, `const char *token = …` is not affected) and
+// returns where the key then ends; k is returned unchanged otherwise.
+func skipTypeName(text string, k int) int {
+	e := k
+	for k > 0 && e-k < 8 && (isAlnum(text[k-1]) || text[k-1] == '&' || text[k-1] == '[' || text[k-1] == ']' || text[k-1] == '*') {
+		k--
+	}
+	switch text[k:e] {
+	case "string", "String", "str", "&str", "[]byte", "*string", "Str", "SecretStr":
+	default:
+		return e
+	}
+	j := k
+	for j > 0 && k-j < 4 && (text[j-1] == ' ' || text[j-1] == '\t') {
+		j--
+	}
+	if j > 0 && text[j-1] == ':' {
+		j--
+		for j > 0 && k-j < 6 && (text[j-1] == ' ' || text[j-1] == '\t') {
+			j--
+		}
+	} else if j == k {
+		return e // the type must be a word of its own
+	}
+	if j == 0 || !isAlnum(text[j-1]) {
+		return e
+	}
+	return j
 }
 
 func credSuffix(key string) bool {
@@ -451,7 +513,7 @@ func scoreSecretValue(kind keyKind, key, val string, quoted bool) (string, float
 	case n >= 12 && h >= 3.0 && cls >= 2:
 		score = 0.6
 	}
-	if nameLike(val) || camelIdentifier(val) || plainWord(val) {
+	if (nameLike(val) && !randomSegments(val)) || camelIdentifier(val) || plainWord(val) {
 		score = 0.35
 	}
 	return "GENERIC_SECRET", score
@@ -544,6 +606,30 @@ func nameLike(v string) bool {
 		}
 	}
 	return seps > 0
+}
+
+// randomSegments reports separated values with two or more segments of
+// four bytes or more that mix letters and digits ("b72a82e3-e721-…",
+// "A3-KGNT5S-Z3WR6J5PNVI-…"): generated keys, not the words of a name
+// ("my-k8s-db-secret" has one such segment of three).
+func randomSegments(v string) bool {
+	mixed, seg, letters, digits := 0, 0, 0, 0
+	for i := 0; i <= len(v); i++ {
+		if i == len(v) || !isAlnum(v[i]) {
+			if seg >= 4 && letters > 0 && digits > 0 {
+				mixed++
+			}
+			seg, letters, digits = 0, 0, 0
+			continue
+		}
+		seg++
+		if isDigit(v[i]) {
+			digits++
+		} else {
+			letters++
+		}
+	}
+	return mixed >= 2
 }
 
 // camelIdentifier reports code identifiers written in camel or Pascal case

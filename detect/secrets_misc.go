@@ -80,18 +80,25 @@ func (telegramRecognizer) Find(s *Scan, at int) {
 		return
 	}
 	start := at
-	for start > 0 && at-start <= 11 && isDigit(text[start-1]) {
+	for start > 0 && at-start <= 17 && isDigit(text[start-1]) {
 		start--
 	}
-	if d := at - start; d < 8 || d > 10 || wordBefore(text, start) {
+	d := at - start
+	if d < 8 || d > 16 || wordBefore(text, start) {
 		return
 	}
 	j := scanRun(text, at+1, 35, csB64URL)
 	if j-at-1 != 35 || wordAfter(text, j) || placeholderToken(text[at+1:j]) || !hasClasses(text[at+1:j], 3) {
 		return
 	}
+	// Bot ids issued so far have 8-10 digits; longer ones need the
+	// context words to outscore a card number in the id.
+	score := 0.85
+	if d > 10 {
+		score = 0.7
+	}
 	ctx := s.Context(start, j, []string{"telegram", "bot"})
-	addSecret(s, "TELEGRAM_BOT_TOKEN", "telegram_bot_token", start, j, boosted(0.85, 0.1, ctx), ctx)
+	addSecret(s, "TELEGRAM_BOT_TOKEN", "telegram_bot_token", start, j, boosted(score, 0.15, ctx), ctx)
 }
 
 // terraformRecognizer finds HCP Terraform (Terraform Cloud) API tokens:
@@ -107,7 +114,7 @@ func (terraformRecognizer) Triggers() []Trigger {
 func (terraformRecognizer) Find(s *Scan, at int) {
 	text := s.text
 	start := at - 14
-	if start < 0 || !allIn(text[start:at], csBase62) || wordBefore(text, start) {
+	if start < 0 || !allIn(text[start:at], csBase62) || wordBefore(text, start) || placeholderShape(text[start:at]) {
 		return
 	}
 	i := at + len(".atlasv1.")

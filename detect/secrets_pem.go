@@ -221,7 +221,8 @@ func inServiceAccountJSON(text string, start, end int) bool {
 
 // jwtRecognizer finds JSON Web Tokens (RFC 7519) in compact serialization:
 // three (JWS) or five (JWE) base64url segments joined by '.', whose first
-// segment decodes to a JSON header with an "alg" member.
+// segment decodes to a JSON header with an "alg" member (or, when the
+// payload is JSON too, any JSON object: headers of only "apu", "b64" …).
 type jwtRecognizer struct{}
 
 func (jwtRecognizer) Name() string        { return "jwt" }
@@ -260,19 +261,25 @@ func (jwtRecognizer) Find(s *Scan, at int) {
 		return
 	}
 	hdr := text[at:segs[0]]
-	if len(hdr) < 10 || len(hdr) > maxJWTHeader || !jwtHeaderHasAlg(hdr) {
+	payload := text[segs[0]+1 : segs[1]]
+	if len(hdr) < 10 || len(hdr) > maxJWTHeader {
 		return
 	}
-	payload := text[segs[0]+1 : segs[1]]
-	sig := text[segs[1]+1 : segs[2]]
 	score := 0.95
+	if !jwtHeaderHasAlg(hdr) {
+		if !strings.HasPrefix(payload, "eyJ") || !jwtHeaderObject(hdr) {
+			return
+		}
+		score = 0.75
+	}
+	sig := text[segs[1]+1 : segs[2]]
 	switch {
 	case nseg == 5:
-		score = 0.9
+		score = min(score, 0.9)
 	case len(payload) < 2:
 		return
 	case len(sig) == 0:
-		score = 0.7 // unsecured JWT ("alg":"none"): still a bearer credential
+		score = min(score, 0.7) // unsecured JWT ("alg":"none"): still a bearer credential
 	case len(sig) < 16:
 		score = 0.6
 	}
@@ -325,5 +332,30 @@ func jwtHeaderHasAlg(seg string) bool {
 	n := b64Decode(buf[:], seg)
 	h := bytesToString(buf[:n])
 	h = strings.TrimLeft(h, " \t\r\n")
-	return strings.HasPrefix(h, "{") && strings.Contains(h, `"alg"`)
+	if !strings.HasPrefix(h, "{") {
+		return false
+	}
+	return strings.Contains(h, `"alg"`)
+}
+
+// jwtHeaderObject reports a segment that decodes to a JSON object whose
+// first member has a short name ("apu", "b64", "aud" …): a JOSE header
+// without "alg" (or with it past a truncation), taken only when the
+// payload is JSON too.
+func jwtHeaderObject(seg string) bool {
+	var buf [24]byte
+	n := b64Decode(buf[:], seg)
+	h := bytesToString(buf[:n])
+	if !strings.HasPrefix(h, `{"`) {
+		return false
+	}
+	for i := 2; i < len(h) && i < 12; i++ {
+		switch c := h[i]; {
+		case c == '"':
+			return i > 2 && i+1 < len(h) && h[i+1] == ':'
+		case !isAlnum(c) && c != '_' && c != '#':
+			return false
+		}
+	}
+	return false
 }

@@ -30,7 +30,7 @@ func tokenRules() []*tokenRule {
 		// job, mail, agent, SCIM, OAuth app secret, feature flags).
 		{name: "gitlab_token", typ: "GITLAB_TOKEN", prefixes: []string{"glpat-", "gldt-", "glrt-", "glptt-", "glft-", "glcbt-",
 			"glimt-", "glagent-", "glsoat-", "gloas-", "glffct-", "glwt-", "GR1348941"},
-			body: csWordDot, min: 20, max: 320, score: 0.95, trimDot: true},
+			body: csWordDot, min: 20, max: 320, score: 0.95, trimDot: true, check: checkGitLab},
 		// Slack bot/user/app/refresh/config tokens.
 		{name: "slack_token", typ: "SLACK_TOKEN", prefixes: []string{"xoxb-", "xoxp-", "xoxa-", "xoxr-", "xoxs-", "xoxo-", "xoxe-", "xoxe.xoxp-", "xoxe.xoxb-", "xapp-"},
 			body: csAlnumDash, min: 20, max: 250, score: 0.9, check: checkSlack},
@@ -165,7 +165,7 @@ func tokenRules() []*tokenRule {
 		{name: "newrelic_user_key", typ: "NEW_RELIC_KEY", prefixes: []string{"NRAK-"}, body: csUpperNum, min: 27, max: 27, score: 1.0},
 		{name: "newrelic_insert_key", typ: "NEW_RELIC_KEY", prefixes: []string{"NRII-", "NRIQ-"}, body: csB64URL, min: 32, max: 32, score: 0.95},
 		// Sentry auth tokens (org and user).
-		{name: "sentry_org_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntrys_"}, body: csB64Any, min: 60, max: 500, score: 0.95},
+		{name: "sentry_org_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntrys_"}, body: csB64Any, min: 60, max: 500, score: 0.95, check: checkSentryOrg},
 		{name: "sentry_user_token", typ: "SENTRY_AUTH_TOKEN", prefixes: []string{"sntryu_"}, body: csHexLower, min: 64, max: 64, score: 1.0},
 		// age X25519 identities: Bech32 with a BIP-173 checksum.
 		{name: "age_secret_key", typ: "AGE_SECRET_KEY", prefixes: []string{"AGE-SECRET-KEY-1"}, body: csBech32, min: 58, max: 58, score: 1.0, check: checkAgeKey},
@@ -252,6 +252,34 @@ func tokenRules() []*tokenRule {
 		{name: "buildkite_token", typ: "BUILDKITE_TOKEN", prefixes: []string{"bkua_"}, body: csHexLower, min: 40, max: 40, score: 0.95},
 		{name: "dropbox_token", typ: "DROPBOX_TOKEN", prefixes: []string{"sl.u.", "sl."}, body: csB64URL, min: 130, max: 1400, score: 0.85},
 		{name: "rubygems_token", typ: "RUBYGEMS_TOKEN", prefixes: []string{"rubygems_"}, body: csHexLower, min: 48, max: 48, score: 1.0},
+		// Flutterwave secret keys (FLWSECK-<32 hex>-X) and encryption
+		// keys (FLWSECK_TEST<12 hex>, FLWSECK_TEST-<12 hex> in samples).
+		{name: "flutterwave_key", typ: "FLUTTERWAVE_KEY", prefixes: []string{"FLWSECK-", "FLWSECK_TEST-", "FLWSECK_TEST"},
+			body: csAlnumDash, min: 12, max: 34, score: 0.95, check: checkFlutterwave},
+		// EasyPost production and test API keys: EZAK / EZTK + 54 base62.
+		{name: "easypost_key", typ: "EASYPOST_API_KEY", prefixes: []string{"EZAK", "EZTK"}, body: csBase62, min: 54, max: 54, score: 0.9,
+			check: func(tok, b string, sc float64) float64 {
+				if !hasClasses(b, 3) {
+					return 0
+				}
+				return sc
+			}},
+		// Sourcegraph access tokens: sgp_ + [<16 hex>|local _] + 40 hex,
+		// or the older sgp_ + 40 hex.
+		{name: "sourcegraph_token", typ: "SOURCEGRAPH_TOKEN", prefixes: []string{"sgp_"}, body: csAlnumUnd, min: 40, max: 57, score: 0.95,
+			check: func(tok, b string, sc float64) float64 {
+				if len(b) == 40 && allIn(b, csHex) {
+					if shannon(b) < 3.2 { // random hex has about 3.8 bits a byte
+						return 0
+					}
+					return sc
+				}
+				id, key, ok := strings.Cut(b, "_")
+				if !ok || len(key) != 40 || !allIn(key, csHex) || !(id == "local" || (len(id) == 16 && allIn(id, csHex))) {
+					return 0
+				}
+				return sc
+			}},
 		{name: "bedrock_api_key", typ: "AWS_BEDROCK_API_KEY", prefixes: []string{"ABSK"}, body: csB64Pad, min: 109, max: 272, score: 0.9},
 	}
 }
@@ -349,4 +377,67 @@ func checkBraintree(tok, b string, sc float64) float64 {
 		return 0
 	}
 	return sc
+}
+
+// gitlabLegacyLen is the body length of each GitLab token prefix's
+// non-routable format (GitLab's "Token overview" documentation); 0 means
+// any length from the rule's minimum. Feed tokens (glft-) and runner
+// registration tokens (GR1348941) have 20 as well.
+var gitlabLegacyLen = map[string]int{
+	"glpat-": 20, "gldt-": 20, "glrt-": 20, "glptt-": 40, "glft-": 20, "glimt-": 25, "glsoat-": 20,
+	"gloas-": 64, "glffct-": 20, "GR1348941": 20,
+}
+
+// checkGitLab accepts a GitLab token body of its prefix's legacy length,
+// or in the routable format: a payload of 27 or more characters, '.',
+// then a two-character version and a seven-character CRC in [0-9a-z].
+func checkGitLab(tok, b string, sc float64) float64 {
+	prefix := tok[:len(tok)-len(b)]
+	if dot := strings.LastIndexByte(b, '.'); dot >= 27 {
+		if tail := b[dot+1:]; len(tail) == 9 && allIn(tail, csLowerNum) {
+			return sc
+		}
+		return 0
+	}
+	if strings.IndexByte(b, '.') >= 0 {
+		return 0
+	}
+	if prefix == "glcbt-" { // CI job tokens: an optional partition id "<1-5 hex>_"
+		if u := strings.IndexByte(b, '_'); u >= 1 && u <= 5 && allIn(b[:u], csHex) {
+			b = b[u+1:]
+		}
+		if len(b) != 20 {
+			return 0
+		}
+		return sc
+	}
+	if want := gitlabLegacyLen[prefix]; want != 0 && len(b) != want {
+		return 0
+	}
+	return sc
+}
+
+var csLowerNum = newCharset("a-z0-9")
+
+// checkSentryOrg wants a Sentry organization token's two parts: a base64
+// JSON payload ("eyJ…", which names the issuing URL and org) and '_'
+// with a 43-character base64 secret.
+func checkSentryOrg(tok, b string, sc float64) float64 {
+	u := strings.LastIndexByte(b, '_')
+	if !strings.HasPrefix(b, "eyJ") || u < 0 || len(b)-u-1 != 43 || !allIn(b[u+1:], csB64) {
+		return 0
+	}
+	return sc
+}
+
+// checkFlutterwave accepts an encryption key (12 hex) or a secret key
+// (32 hex, "-X") after the FLWSECK prefixes.
+func checkFlutterwave(tok, b string, sc float64) float64 {
+	if len(b) == 12 && allIn(b, csHex) {
+		return sc
+	}
+	if len(b) == 34 && strings.HasSuffix(b, "-X") && allIn(b[:32], csHex) {
+		return sc
+	}
+	return 0
 }

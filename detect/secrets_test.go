@@ -378,6 +378,25 @@ var secretPositives = []secretCase{
 	{"go short var decl", "GENERIC_SECRET", "apiToken := \"b7Hq2Lm9Xz4Rt6Wp\"", "b7Hq2Lm9Xz4Rt6Wp"},
 	{"ruby hash rocket", "GENERIC_SECRET", ":secret_key => \"u5Yt8Rw2Qe6Ze9Ka3Lm\"", "u5Yt8Rw2Qe6Ze9Ka3Lm"},
 	{"escaped json in log", "GENERIC_SECRET", "body=\"{\\\"password\\\": \\\"Kq9#vL2xP7\\\"}\"", "Kq9#vL2xP7"},
+	{"go typed var", "GENERIC_SECRET", "var apiToken string = \"b7Hq2Lm9Xz4Rt6Wp\"", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"typescript annotation", "GENERIC_SECRET", "const apiToken: string = 'b7Hq2Lm9Xz4Rt6Wp';", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"make conditional assignment", "GENERIC_SECRET", "API_TOKEN ?= \"b7Hq2Lm9Xz4Rt6Wp\"", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"make shell assignment", "GENERIC_SECRET", "API_TOKEN ::= b7Hq2Lm9Xz4Rt6Wp", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"make evaluated shell assignment", "GENERIC_SECRET", "API_TOKEN :::= \"b7Hq2Lm9Xz4Rt6Wp\"", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"php concat assignment", "GENERIC_SECRET", "$apiToken .= \"b7Hq2Lm9Xz4Rt6Wp\";", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"java set property", "GENERIC_SECRET", "System.setProperty(\"API_TOKEN\", \"b7Hq2Lm9Xz4Rt6Wp\");", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"python setdefault single quotes", "GENERIC_SECRET", "os.environ.setdefault('API_TOKEN','b7Hq2Lm9Xz4Rt6Wp')", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"xml element on its own line", "GENERIC_SECRET", "<apiToken>\n    b7Hq2Lm9Xz4Rt6Wp\n</apiToken>", "b7Hq2Lm9Xz4Rt6Wp"},
+	{"jwt with key-agreement header only", "JWT", "token eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz", "eyJhcHUiOiJRV3hwWTJVIiwiYXB2IjoiUW05aSJ9.eyJzdWIiOiJ1c2VyLTQ0MTEiLCJleHAiOjE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAz"},
+	{"jwt inside base64", "JWT", "blob ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo=", "ZXlKaGNIVWlPaUpSVjNod1dUSlZJaXdpWVhCMklqb2lVVzA1YVNKOS5leUp6ZFdJaU9pSjFjMlZ5TFRRME1URWlMQ0psZUhBaU9qRTNOamN5TWpVMk1EQjkubHNYRl94X0c2dnJrUDNubXFuTnlBd29qWFA0ZmxfNWpWQXo="},
+	{"sentry org token", "SENTRY_AUTH_TOKEN", "SENTRY_AUTH_TOKEN=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", "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"},
+	{"gitlab routable pat", "GITLAB_TOKEN", "token glpat-Zb7qLx2Kw9Rt4Vm8Np3sQy6Hc1Jd5Fg.01ab3k9x2 here", "glpat-Zb7qLx2Kw9Rt4Vm8Np3sQy6Hc1Jd5Fg.01ab3k9x2"},
+	{"flutterwave secret key", "FLUTTERWAVE_KEY", "FLW_SECRET=FLWSECK-3c9e1b7a2f4d6e8a0b1c3d5e7f9a2b4c-X", "FLWSECK-3c9e1b7a2f4d6e8a0b1c3d5e7f9a2b4c-X"},
+	{"flutterwave encryption key", "FLUTTERWAVE_KEY", "enc FLWSECK_TEST5aead407a5b6 set", "FLWSECK_TEST5aead407a5b6"},
+	{"easypost key", "EASYPOST_API_KEY", "EASYPOST_KEY=EZAKv5kBpzIwFbz5SPmdoVjJbHcyhR5KdpfYyHNup54HUOKu0TgZht2ExS", "EZAKv5kBpzIwFbz5SPmdoVjJbHcyhR5KdpfYyHNup54HUOKu0TgZht2ExS"},
+	{"sourcegraph token", "SOURCEGRAPH_TOKEN", "src login with sgp_a3f9c2e4b6d8f0a1_d3cba16cc0f18fa14a2efb61cbdfceebf9fad16b", "sgp_a3f9c2e4b6d8f0a1_d3cba16cc0f18fa14a2efb61cbdfceebf9fad16b"},
+	{"telegram long bot id", "TELEGRAM_BOT_TOKEN", "telegram bot 6980536729597793:Aad3t8i9dqztmbwv79fjg9kk69qtbzo7g9c", "6980536729597793:Aad3t8i9dqztmbwv79fjg9kk69qtbzo7g9c"},
+	{"uuid token", "GENERIC_SECRET", "hubspotToken = \"b72a82e3-e721-2ff9-8583-4f3b30b6ec26\"", "b72a82e3-e721-2ff9-8583-4f3b30b6ec26"},
 	{"sql create user", "GENERIC_SECRET", "CREATE USER report IDENTIFIED BY 'Rp4#xq9Lz2';", "Rp4#xq9Lz2"},
 	{"sql alter password", "GENERIC_SECRET", "ALTER USER app WITH PASSWORD 'mK8!vQ3zTw';", "mK8!vQ3zTw"},
 	{"cli password flag", "GENERIC_SECRET", "mysqldump -u backup --password Yb6$kW2pQn sales > dump.sql", "Yb6$kW2pQn"},
@@ -465,7 +484,6 @@ var secretNearMisses = []struct{ name, text string }{
 	{"sendgrid wrong shape", "SG.pSTNQszcS1c52b30NUgrB9.rRWdeMR19YDxs_"},
 	{"npm token too short", "npm_abc123"},
 	{"pypi without macaroon", "pypi-hello-world"},
-	{"jwt header without alg", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs"},
 	{"jwt two segments", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImsxIn0.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9"},
 	{"pem public key", "-----BEGIN PUBLIC KEY-----\nFxLgeaYvdilVzkS5tu1bK/9s6SfNfzjhcrwnGJo4wEkxt0fMcHJLr5d021Ht4GqL\nVHLeJ7dAPytaujRktDskpihamM9aQwiuXEd++IGJdnm+acz/6ZY/Qxjs3SPcLQEP\n7rNqaG9qyirEQW8N7VN82f8+PwyxZtSQFFeMbLau3OeBVi1JZSjK+WoOaEtflQjY\nZ58z+gAcYXUrMkP97RhxZVf+TJAWxaDDA1gI/eJQ4kb2kJa4GS/ajVbB0tEET4tf\n-----END PUBLIC KEY-----"},
 	{"pem certificate", "-----BEGIN CERTIFICATE-----\nFxLgeaYvdilVzkS5tu1bK/9s6SfNfzjhcrwnGJo4wEkxt0fMcHJLr5d021Ht4GqL\nVHLeJ7dAPytaujRktDskpihamM9aQwiuXEd++IGJdnm+acz/6ZY/Qxjs3SPcLQEP\n7rNqaG9qyirEQW8N7VN82f8+PwyxZtSQFFeMbLau3OeBVi1JZSjK+WoOaEtflQjY\nZ58z+gAcYXUrMkP97RhxZVf+TJAWxaDDA1gI/eJQ4kb2kJa4GS/ajVbB0tEET4tf\n-----END CERTIFICATE-----"},
@@ -528,12 +546,62 @@ var secretNearMisses = []struct{ name, text string }{
 	{"format string value", "fmt.Sprintf(\"token=%s\", tok)"},
 	{"hostname value", "password:www.example.com/"},
 	{"same name assignment", "mock.authPwd = authPwd"},
+	{"jwt-shaped with text payload and no alg", "eyJ0eXAiOiJKV1QifQ.aGVsbG8gd29ybGQ.abcdefghijklmnopqrstu"},
+	{"gitlab pat wrong length", "glpat-Zb7qLx2Kw9Rt4Vm8Np3sQ"},
+	{"sentry org token without payload", "sntrys_hChO7dFsp1DqRMM5FVfXil91uU4JU7iVHuDSI76cNpxADhEUxfTcyw35xkj7FyQZEtYseaymC7rPbpb3kqRCXi1RGj_UyR1wDj8xTMlpmEJtQXx6ZFS6qORasCZDKOxqOWMzEr"},
+	{"url userinfo template", "postgres://app:${DB_PASS}@db:5432/orders"},
+	{"flutterwave key wrong shape", "FLWSECK-notahexvaluehere"},
+	{"sourcegraph token bad id", "sgp_zzzz_d3cba16cc0f18fa14a2efb61cbdfceebf9fad16b"},
+	{"sourcegraph low-entropy hex", "sgp_5555555dAAAAA7777777CcccCFaaaaaaaaaaaaaa"},
+	{"terraform placeholder", "token = \"xxxxxxxxxxxxxx.atlasv1.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\""},
+	{"regex lookahead", "(?=token)[A-Za-z0-9]{16}"},
+	{"comparison with colon", "token ?: defaultToken"},
+	{"call argument not after a key string", "lookup(token, \"b7Hq2Lm9Xz4Rt6Wp\")"},
+	{"string list of names", "[\"token\", \"refresh_token\", \"id_token\"]"},
+	{"typed var placeholder", "var apiToken string = \"<your-token>\""},
+	{"resource name with one mixed segment", "secret: \"my-k8s-db-secret\""},
 	{"aws secret alone is not reported", "checksum RhlURyH/rz1iXqn+9AYjtCCQymlAQ9JoM07UylJR"},
 	{"age key bad charset", "AGE-SECRET-KEY-1BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"},
 }
 
 var secretLowScores = []secretScoreCase{
+	// A header without "alg" (RFC 7515 requires it) over a JSON payload: a
+	// JOSE token all the same, reported below the verified band.
+	{secretCase{"jwt header without alg", "JWT", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs", "eyJ0eXAiOiJKV1QifQ.eyJzdWIiOiAidXNlci00NDExIiwgImlzcyI6ICJodHRwczovL2F1dGguYWNtZS50ZXN0IiwgImV4cCI6IDE3NjcyMjU2MDB9.lsXF_x_G6vrkP3nmqnNyAwojXP4fl_5jVAzMkXsczhrvsptposumel5pJ53Mk7Ne3Gho5_TOKLxuocvbOVAhWs"}, 0.75},
 	{secretCase{"github token checksum failure", "GITHUB_TOKEN", "token ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA", "ghp_hTCjoACmMCdN674VPmtFehhIRz5S164WafKA"}, 0.6},
 	{secretCase{"npm token checksum failure", "NPM_TOKEN", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA", "npm_ugaBQ6MppmduKdMcbaKEFJgcY04PX63rzDCA"}, 0.6},
 	{secretCase{"age key checksum failure", "AGE_SECRET_KEY", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ", "AGE-SECRET-KEY-1QJS7WLGJEDW020UCUUDE79SVJ9DZ57UDM6NHH0D73XNSNFHPERKQ9XKNAQ"}, 0.6},
+}
+
+// TestURLUserinfoIsNotEmail pins that "scheme://user:pass@host" is a
+// credential URL for the whole engine, not an email address.
+func TestURLUserinfoIsNotEmail(t *testing.T) {
+	e, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, err := New(Config{MinScore: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ name, text, typ string }{
+		// A stand-in password scores below the default threshold.
+		{"stand-in password", "https://user:pass@host.example.org", "BASIC_AUTH_URL"},
+		{"random password", "https://ci:Zt8qP3vR5xLm@pypi.acme.dev/simple", "BASIC_AUTH_URL"},
+		{"address after a colon", "mail bob:alice@example.com", "EMAIL_ADDRESS"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, f := range e.Scan(c.text) {
+				if f.Type == "EMAIL_ADDRESS" && c.typ != f.Type {
+					t.Errorf("got an email address at [%d,%d)", f.Start, f.End)
+				}
+			}
+			for _, f := range low.Scan(c.text) {
+				if f.Type == c.typ {
+					return
+				}
+			}
+			t.Errorf("no %s at threshold 0.1", c.typ)
+		})
+	}
 }

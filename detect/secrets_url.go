@@ -85,11 +85,19 @@ func (urlCredRecognizer) Find(s *Scan, at int) {
 		return
 	}
 	pw := text[ps:pe]
-	if len(pw) < 4 || placeholderValue(pw) || !secValidUTF8Bounds(text, ps, pe) {
+	if !secValidUTF8Bounds(text, ps, pe) {
 		return
 	}
 	host := text[lastAt+1 : e]
 	if len(host) == 0 {
+		return
+	}
+	// A short or stand-in literal ("user:pass@", "root:root@") is still
+	// a credential URL, scored below the default threshold (examples and
+	// local set-ups use them; policy may lower the threshold); templates
+	// and references (${DB_PASS}, %s, <password>) are not reported.
+	weak := len(pw) < 4 || placeholderValue(pw)
+	if weak && (!isAlnum(pw[0]) || !allIn(pw, csWordDot)) {
 		return
 	}
 	// Scores sit above the email recognizer's 0.95: "pass@host" inside
@@ -109,7 +117,29 @@ func (urlCredRecognizer) Find(s *Scan, at int) {
 	default:
 		score = 0.65
 	}
+	if weak {
+		score = 0.3
+	}
 	addSecret(s, typ, "url_credentials", ps, pe, score, "")
+}
+
+// urlUserinfoAt reports whether i starts the password of a URL's
+// userinfo ("scheme://user:" just before i, RFC 3986 §3.2.1), where an
+// '@' ends the password, not an address's local part.
+func urlUserinfoAt(text string, i int) bool {
+	if i == 0 || text[i-1] != ':' {
+		return false
+	}
+	for k := i - 2; k >= 2 && i-k < 130; k-- {
+		c := text[k]
+		if c == '/' {
+			return text[k-1] == '/' && text[k-2] == ':'
+		}
+		if isSpace(c) || c == '@' || c == '"' || c == '\'' || c == '<' || c == '>' {
+			return false
+		}
+	}
+	return false
 }
 
 // sentryDSN reports the public key of a Sentry DSN
