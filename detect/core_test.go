@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -129,15 +130,63 @@ func TestIBANExamples(t *testing.T) {
 		"PL61109010140000071219812874", "SE4550000000058398257466", "FI2112345600000785",
 		"DK5000400440116243", "IE29AIBK93115212345678", "PT50000201231234567890154",
 		"GB82 WEST 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00", "BR1800360305000010009795493C1",
+		// National groupings (python-stdnum's test numbers): a space after
+		// the country code, the Spanish entidad-oficina-DC-cuenta split,
+		// the Norwegian 4.2.5 and 3-3-3-2 splits, dots and dashes.
+		"ES 58 0049 0290 3424 1352 8341", "ES10 0075 0080 11 0600658108", "ES72 2013-0692-81-0201150993",
+		"NO 21 650 405 251 19", "NO07.8380.08.06006", "NO 44 1850.05.14562", "MK072 5012 0000 0589 84",
+		"TL 38 008 00123456789101 57", "ME 25510260797324001246",
 	} {
 		got := found(e, "pay to "+iban+".", "IBAN_CODE")
 		if len(got) != 1 || got[0] != iban {
 			t.Errorf("%s: got %q", iban, got)
 		}
 	}
-	for _, s := range []string{"GB82WEST12345698765433", "DE8937040044053201300", "XX89370400440532013000", "GB82WEST123456987654321"} {
+	for _, s := range []string{"GB82WEST12345698765433", "DE8937040044053201300", "XX89370400440532013000", "GB82WEST123456987654321",
+		// mod 97 holds but the BBAN has a letter where the registry wants
+		// a digit (BG 4!a4!n2!n8!c, NL 4!a10!n) or a digit for a letter (GI 4!a15!c).
+		"BG93 BNBG 9661 1A20 3456 78", "GI22 NW3K 0000 0000 7099 453", "NL56 3003 0A17 1643 00",
+		// two separators in a row, or a separator before the check digits' end
+		"DE89  3704 0044 0532 0130 00", "DE8 9370400440532013000"} {
 		if got := found(e, s, "IBAN_CODE"); len(got) != 0 {
 			t.Errorf("%s: unexpected %q", s, got)
+		}
+	}
+}
+
+// TestIBANRegistry keeps the registry table well formed: every BBAN
+// structure parses and adds up to the registered length.
+func TestIBANRegistry(t *testing.T) {
+	for cc, f := range ibanRegistry {
+		if f.length < 15 || f.length > 34 {
+			t.Errorf("%s: length %d", cc, f.length)
+		}
+		if f.bban == "" {
+			continue
+		}
+		n := 0
+		rest := f.bban
+		for rest != "" {
+			var k int
+			var class byte
+			if _, err := fmt.Sscanf(rest, "%d!%c", &k, &class); err != nil || !strings.ContainsRune("nac", rune(class)) {
+				t.Fatalf("%s: malformed BBAN structure at %q", cc, rest)
+			}
+			n += k
+			rest = rest[strings.IndexByte(rest, '!')+2:]
+		}
+		if 4+n != f.length {
+			t.Errorf("%s: BBAN %s adds up to %d, registry length %d", cc, f.bban, 4+n, f.length)
+		}
+		// An all-digit or all-letter BBAN of the right length matches
+		// exactly when the structure has no a (or no n) field.
+		digits := strings.Repeat("1", f.length-4)
+		if got, want := bbanMatches(f.bban, digits), !strings.Contains(f.bban, "!a"); got != want {
+			t.Errorf("%s: all-digit BBAN matches=%v", cc, got)
+		}
+		letters := strings.Repeat("A", f.length-4)
+		if got, want := bbanMatches(f.bban, letters), !strings.Contains(f.bban, "!n"); got != want {
+			t.Errorf("%s: all-letter BBAN matches=%v", cc, got)
 		}
 	}
 }
@@ -229,7 +278,8 @@ func TestOffsetsOnRuneBoundaries(t *testing.T) {
 }
 
 func FuzzCore(f *testing.F) {
-	for _, s := range []string{"card 4111 1111 1111 1111", "SSN 355 36 7362", "(614) 507-4711", "a@b.co", "https://x.y/(z)", "GB82 WEST 1234 5698 7654 32", "\x00\xff@\xfe.com", "+1 (", "99999999999999999999999999"} {
+	for _, s := range []string{"card 4111 1111 1111 1111", "SSN 355 36 7362", "(614) 507-4711", "a@b.co", "https://x.y/(z)", "GB82 WEST 1234 5698 7654 32", "\x00\xff@\xfe.com", "+1 (", "99999999999999999999999999",
+		"ES 58 0049 0290 3424 1352 8341", "NO07.8380.08.06006", "iban: es10 0075-0080.11 0600658108", "DE89 ", "NO 1"} {
 		f.Add(s)
 	}
 	e, err := New(Config{})
