@@ -38,6 +38,11 @@ func TestCardNetworkTestNumbers(t *testing.T) {
 		"3530111333300000", "3566002020360505",
 		"6200000000000005", "6759649826438453",
 		"4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005",
+		// UATP (ISO/IEC 7812 industry 1, airlines; 15 digits), its
+		// published test number, and JCB's 15-digit 2131 and 1800 ranges.
+		"122000000000003", "213100000000001", "180000000000002",
+		// Spaces and dashes mixed in a card's grouping.
+		"4111 1111-1111 1111", "3782-822463 10005",
 	} {
 		got := found(e, "card: "+pan+" exp 12/28", "CREDIT_CARD")
 		if len(got) != 1 || got[0] != pan {
@@ -51,16 +56,35 @@ func TestCardNearMisses(t *testing.T) {
 	for _, s := range []string{
 		"4111111111111112", // Luhn fails
 		"Reference number 4352065261712542 was not found", // Luhn fails
-		"1234567812345670",     // Luhn passes, no issuer range
-		"41111111111111111111", // 20 digits
-		"4111 1111-1111 1111",  // mixed separators
-		"4111111111111111a",    // glued to a word
+		"1234567812345670",         // Luhn passes, no issuer range
+		"41111111111111111111",     // 20 digits
+		"4111 1111-1111-1111 1111", // mixed separators, 20 digits
+		"4111 11-11 1111 1111",     // mixed separators, not a card's grouping
+		"122000000000004",          // UATP, Luhn fails
+		"1220000000000030",         // 16 digits after a 1: no issuer
+		"4111111111111111a",        // glued to a word
 		"v4111111111111111",
 		"4111.1111.1111.1111",
 	} {
 		if got := found(e, s, "CREDIT_CARD"); len(got) != 0 {
 			t.Errorf("%q: unexpected card %q", s, got)
 		}
+	}
+}
+
+// TestAdjacentCards: several cards on one line, each in its own form,
+// are each reported.
+func TestAdjacentCards(t *testing.T) {
+	e := coreEngine(t)
+	text := "4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881"
+	got := found(e, text, "CREDIT_CARD")
+	want := []string{"4012888888881881", "4012-8888-8888-1881", "4012 8888 8888 1881"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q want %q", got, want)
+	}
+	// Past maxDigits, a card is read where its separator changes.
+	if got := found(e, "4111111111111111 1111 1111 1111 1111 1111 1111", "CREDIT_CARD"); len(got) != 1 || got[0] != "4111111111111111" {
+		t.Errorf("compact card before a long run: %q", got)
 	}
 }
 
@@ -83,6 +107,13 @@ func TestSSN(t *testing.T) {
 		{"order 457555462 shipped", nil}, // plain nine digits without context
 		{`{"ssn": "764-69-3922"}, "order_id": "222368446"`, []string{"764-69-3922"}},
 		{"1-123-45-6789", nil},
+		// The 3-2-4 grouping with spaces or dots, alone or in text.
+		{"078 05 1123", []string{"078 05 1123"}},
+		{"078.05.1123", []string{"078.05.1123"}},
+		{"abc 078 05 1123 abc", []string{"078 05 1123"}},
+		{"078.05.1123.4", nil},    // a longer dotted number
+		{"078 05 1123 4567", nil}, // a longer spaced number
+		{"078.05-1123", nil},      // two separators
 	}
 	for _, c := range cases {
 		got := found(e, c.text, "US_SSN")

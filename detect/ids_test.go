@@ -35,7 +35,14 @@ func TestUKNINO(t *testing.T) {
 		{"suffix E", "AB123456E", ""},
 		{"five digits", "AB12345C", ""},
 		{"glued", "XAB123456C AB123456CD", ""},
-		{"lower case", "ab123456c", ""},
+		// Typed in lower case (HMRC prints capitals): the same rules.
+		{"lower case", "⟦ab123456c⟧", "UK_NINO"},
+		{"lower case spaced", "NI no ⟦hh 01 02 03 d⟧", "UK_NINO"},
+		{"lower case QQ", "qq123456c", ""},
+		{"lower case suffix e", "ab123456e", ""},
+		{"mixed case prefix", "aB123456C Ab123456C", ""},
+		{"lower prefix upper suffix", "ab123456C", ""},
+		{"lower case in a word", "xab123456c", ""},
 	})
 }
 
@@ -265,7 +272,8 @@ func TestIDScoresAndExplain(t *testing.T) {
 		{"ipv4 bare", explain, "then 192.0.2.1 answered", "IP_ADDRESS", scoreIPv4, ""},
 		{"ipv4 context does not change the score", explain, `{"src_ip": "192.0.2.1"}`, "IP_ADDRESS", scoreIPv4, ""},
 		{"ipv6 bracketed", explain, "listen [::]:80", "IP_ADDRESS", scoreIPv6Strong, ""},
-		{"ipv6 weak", explain, "bind to ::1", "IP_ADDRESS", scoreIPv6Weak + ipWeakContextBoost, "bind"},
+		{"ipv6 weak", explain, "bind to a::b", "IP_ADDRESS", scoreIPv6Weak + ipWeakContextBoost, "bind"},
+		{"ipv6 loopback", explain, "then ::1 here", "IP_ADDRESS", scoreIPv6Loopback, ""},
 		{"ipv6 short in brackets", explain, "ipv6 [a::b]", "IP_ADDRESS", scoreIPv6Strong, ""},
 		{"mac digits", explain, "mac 00-11-22-33-44-55", "MAC_ADDRESS", scoreMACDigits + macContextBoost, "mac"},
 		{"crypto shape", explain, "BTC: 1gXP7cC76ajEfrbS8ipajGwSpq", "CRYPTO", scoreCryptoShape + cryptoContextBoost, "btc"},
