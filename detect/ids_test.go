@@ -50,6 +50,16 @@ func TestSWIFT(t *testing.T) {
 	const typ = "SWIFT_CODE"
 	runIDCases(t, []idCase{
 		{"swift context", "SWIFT: ⟦DEUTDEFF⟧", typ},
+		// SWIFT MT party fields, option A (the FIN user handbook's MT103
+		// layout): after the tag, or after a party identifier line.
+		{"mt field 57A", ":57A:⟦DEUTDEFF500⟧", typ},
+		{"mt field 52A", ":20:REF123\n:52A:⟦NWBKGB2L⟧\n:59:/DE89", typ},
+		{"mt field with account line", ":57A:/12345678\n⟦DEUTDEFF⟧", typ},
+		{"mt field with account line crlf", ":56A:/D/123\r\n⟦CHASUS33XXX⟧", typ},
+		{"mt field 87A", ":87A:⟦BNPAFRPP⟧", typ},
+		{"mt reference field", ":20:CHASUS33", ""},
+		{"mt field 99A", ":99A:DEUTDEFF", ""},
+		{"mt field two lines up", ":57A:/1\nx\nDEUTDEFF", ""},
 		{"bic context 11", "BIC ⟦DEUTDEFF500⟧ for the branch", typ},
 		{"bic json", `{"iban": "x", "bic": "⟦CPNCTMFE⟧"}`, typ},
 		{"bank and digit", "bank code ⟦NWBKGB2L⟧", typ},
@@ -107,6 +117,7 @@ func FuzzIDs(f *testing.F) {
 		"Driver's License: D1234567 checking account 123456789012",
 		"é::1é 1.2.3.4é 01:23:45:67:89:abé fe80::1%é",
 		"::", ":", "1.", "bc1", "0x", "AB 12 34 56", "passport", "patient #",
+		":57A:/12345678\nDEUTDEFF500", ":5", "/\nDEUTDEFF", "license is AC432223", "hh 01 02 03 d tw987654a",
 	} {
 		f.Add(s)
 	}
