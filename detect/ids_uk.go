@@ -20,23 +20,14 @@ var ninoContext = []string{"national insurance", "insurance number", "nino", "ni
 // words are more often codes of other kinds.
 const scoreNINOLower = 0.05
 
-// ninoRecognizer wakes at upper-case word starts and at the lower-case
-// spellings of the prefixes HMRC issues; its first check is two table
-// lookups.
+// ninoRecognizer wakes at upper-case word starts and at lower-case
+// letter pairs before a digit; its first check is two table lookups.
 type ninoRecognizer struct{}
 
 func (ninoRecognizer) Name() string    { return "uk_nino" }
 func (ninoRecognizer) Types() []string { return []string{"UK_NINO"} }
 func (ninoRecognizer) Triggers() []Trigger {
-	ts := []Trigger{{Kind: TriggerUpperWord}}
-	for a := byte('A'); a <= 'Z'; a++ {
-		for b := byte('A'); b <= 'Z'; b++ {
-			if ninoPrefixOK(a, b) {
-				ts = append(ts, Trigger{Kind: TriggerPrefix, Prefix: string([]byte{a | 0x20, b | 0x20})})
-			}
-		}
-	}
-	return ts
+	return []Trigger{{Kind: TriggerUpperWord}, {Kind: TriggerLowerPairDigit}}
 }
 
 // ninoFirst and ninoSecond say which letters may open a NINO.
@@ -65,7 +56,9 @@ func ninoPrefixOK(a, b byte) bool {
 
 func (ninoRecognizer) Find(s *Scan, at int) {
 	t := s.text
-	if at+9 > len(t) {
+	// Cheapest test first: a NINO has a digit (or a space and a digit)
+	// after its prefix.
+	if at+9 > len(t) || !(isDigit(t[at+2]) || t[at+2] == ' ' && isDigit(t[at+3])) {
 		return
 	}
 	a, b := t[at], t[at+1]
