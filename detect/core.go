@@ -210,30 +210,45 @@ var (
 
 func (nr *numberRecognizer) Find(s *Scan, at int) {
 	r := s.Run(at)
-	if r.overrun {
-		return
-	}
 	t := s.text
 	if !cleanStart(t, at) {
 		return
 	}
+	// Cards look at a prefix of the run, so they are read even when more
+	// digits follow ("4012888888881881 4012-8888-8888-1881 …" holds two).
 	nr.cards(s, r)
+	if r.overrun {
+		return
+	}
 	nr.nineDigits(s, r)
 	nr.nhs(s, r)
 	nr.phone(s, r)
 }
 
-// cards looks for 12-19 digits in groups with one kind of separator,
-// passing Luhn and an issuer range.
+// cards looks for 12-19 digits in groups with one kind of separator (or
+// spaces and dashes mixed in a card's own grouping, "4111 1111-1111
+// 1111"), passing Luhn and an issuer range. Several cards may share a
+// line: when the run is longer than a number can be, a card is read only
+// where its groups end at a change of separator, so that a long table of
+// equally spaced digits is not cut into cards.
 func (nr *numberRecognizer) cards(s *Scan, r *numRun) {
 	t := s.text
+	if r.paren || r.plus {
+		return
+	}
 	for k := r.ngroups; k >= 1; k-- {
 		n := r.ndigits(k)
 		if n < 12 || n > 19 {
 			continue
 		}
 		sep, ok := r.sameSep(k)
-		if !ok || sep == '/' || sep == '.' && k > 1 || r.paren || r.plus {
+		if !ok && k == r.ngroups && cardGrouping(r, k) {
+			sep, ok = '-', true
+		}
+		if !ok || sep == '/' || sep == '.' && k > 1 {
+			continue
+		}
+		if r.overrun && k > 1 && k < r.ngroups && r.sep[k-1] == sep {
 			continue
 		}
 		e := r.end(k)
@@ -249,11 +264,40 @@ func (nr *numberRecognizer) cards(s *Scan, r *numRun) {
 		if k > 1 {
 			base = 0.85
 		}
+		if rec == "credit_card/uatp" {
+			// Any 15 digits after a 1 pass one time in ten: weaker alone.
+			base -= 0.25
+		}
 		ctx := s.Context(r.start, e, cardContext)
 		s.Add(Finding{Type: "CREDIT_CARD", Category: Financial, Start: r.start, End: e,
 			Score: boosted(base, 0.15, ctx), Recognizer: rec, Context: s.ctxList(ctx)})
 		return
 	}
+}
+
+// cardGrouping reports whether the first k groups, separated by spaces
+// and dashes in any mix, are grouped as cards are printed (the caller
+// takes a mixed grouping only as a whole run): fours with a
+// shorter last group (4-4-4-4, 4-4-4-4-3) or the 4-6-5 and 4-6-4 of
+// American Express and Diners Club.
+func cardGrouping(r *numRun, k int) bool {
+	if k < 3 {
+		return false
+	}
+	for i := 0; i < k-1; i++ {
+		if r.sep[i] != ' ' && r.sep[i] != '-' {
+			return false
+		}
+	}
+	if k == 3 && r.glen[0] == 4 && r.glen[1] == 6 && (r.glen[2] == 5 || r.glen[2] == 4) {
+		return true
+	}
+	for i := 0; i < k-1; i++ {
+		if r.glen[i] != 4 {
+			return false
+		}
+	}
+	return r.glen[k-1] >= 1 && r.glen[k-1] <= 4
 }
 
 // cardRecognizer names the recognizer of a PAN, "credit_card/" and the
@@ -267,6 +311,20 @@ func cardRecognizer(d string) string {
 	p4 := p3*10 + int(d[3]-'0')
 	p6 := p4*100 + int(d[4]-'0')*10 + int(d[5]-'0')
 	switch {
+	case d[0] == '1':
+		// UATP (Universal Air Travel Plan): ISO/IEC 7812 major industry
+		// identifier 1, airlines; 15 digits.
+		switch {
+		case n == 15 && p4 == 1800:
+			return "credit_card/jcb"
+		case n == 15:
+			return "credit_card/uatp"
+		}
+	case p4 == 2131:
+		// JCB's 15-digit legacy range (2131 and 1800).
+		if n == 15 {
+			return "credit_card/jcb"
+		}
 	case d[0] == '4':
 		if n == 13 || n == 16 || n == 19 {
 			return "credit_card/visa"
@@ -314,7 +372,7 @@ func (nr *numberRecognizer) nineDigits(s *Scan, r *numRun) {
 	var formatted bool
 	var sep byte
 	switch {
-	case r.ngroups >= 3 && r.glen[0] == 3 && r.glen[1] == 2 && r.glen[2] == 4 && r.sep[0] == r.sep[1] && (r.sep[0] == '-' || r.sep[0] == ' '):
+	case r.ngroups >= 3 && r.glen[0] == 3 && r.glen[1] == 2 && r.glen[2] == 4 && r.sep[0] == r.sep[1] && (r.sep[0] == '-' || r.sep[0] == ' ' || r.sep[0] == '.'):
 		k, formatted, sep = 3, true, r.sep[0]
 	case r.glen[0] == 9:
 		k = 1
@@ -343,12 +401,15 @@ func (nr *numberRecognizer) nineDigits(s *Scan, r *numRun) {
 		ctx := s.Context(r.start, e, itinContext)
 		s.Add(Finding{Type: "US_ITIN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.35, ctx), Recognizer: "us_itin", Context: s.ctxList(ctx)})
 	case validSSN(d):
+		// The SSA prints 3-2-4 with dashes; spaces and dots are the
+		// same grouping typed or scanned differently ("078 05 1123",
+		// "078.05.1123"), reported alone but just at the threshold.
 		base := 0.3
 		switch {
 		case formatted && sep == '-':
 			base = 0.6
 		case formatted:
-			base = 0.45
+			base = 0.5
 		}
 		ctx := s.Context(r.start, e, ssnContext)
 		s.Add(Finding{Type: "US_SSN", Category: PII, Start: r.start, End: e, Score: boosted(base, 0.4, ctx), Recognizer: "us_ssn", Context: s.ctxList(ctx)})

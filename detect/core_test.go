@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -37,6 +38,11 @@ func TestCardNetworkTestNumbers(t *testing.T) {
 		"3530111333300000", "3566002020360505",
 		"6200000000000005", "6759649826438453",
 		"4111 1111 1111 1111", "4111-1111-1111-1111", "3782 822463 10005",
+		// UATP (ISO/IEC 7812 industry 1, airlines; 15 digits), its
+		// published test number, and JCB's 15-digit 2131 and 1800 ranges.
+		"122000000000003", "213100000000001", "180000000000002",
+		// Spaces and dashes mixed in a card's grouping.
+		"4111 1111-1111 1111", "3782-822463 10005",
 	} {
 		got := found(e, "card: "+pan+" exp 12/28", "CREDIT_CARD")
 		if len(got) != 1 || got[0] != pan {
@@ -50,16 +56,35 @@ func TestCardNearMisses(t *testing.T) {
 	for _, s := range []string{
 		"4111111111111112", // Luhn fails
 		"Reference number 4352065261712542 was not found", // Luhn fails
-		"1234567812345670",     // Luhn passes, no issuer range
-		"41111111111111111111", // 20 digits
-		"4111 1111-1111 1111",  // mixed separators
-		"4111111111111111a",    // glued to a word
+		"1234567812345670",         // Luhn passes, no issuer range
+		"41111111111111111111",     // 20 digits
+		"4111 1111-1111-1111 1111", // mixed separators, 20 digits
+		"4111 11-11 1111 1111",     // mixed separators, not a card's grouping
+		"122000000000004",          // UATP, Luhn fails
+		"1220000000000030",         // 16 digits after a 1: no issuer
+		"4111111111111111a",        // glued to a word
 		"v4111111111111111",
 		"4111.1111.1111.1111",
 	} {
 		if got := found(e, s, "CREDIT_CARD"); len(got) != 0 {
 			t.Errorf("%q: unexpected card %q", s, got)
 		}
+	}
+}
+
+// TestAdjacentCards: several cards on one line, each in its own form,
+// are each reported.
+func TestAdjacentCards(t *testing.T) {
+	e := coreEngine(t)
+	text := "4012888888881881 4012-8888-8888-1881 4012 8888 8888 1881"
+	got := found(e, text, "CREDIT_CARD")
+	want := []string{"4012888888881881", "4012-8888-8888-1881", "4012 8888 8888 1881"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q want %q", got, want)
+	}
+	// Past maxDigits, a card is read where its separator changes.
+	if got := found(e, "4111111111111111 1111 1111 1111 1111 1111 1111", "CREDIT_CARD"); len(got) != 1 || got[0] != "4111111111111111" {
+		t.Errorf("compact card before a long run: %q", got)
 	}
 }
 
@@ -82,6 +107,13 @@ func TestSSN(t *testing.T) {
 		{"order 457555462 shipped", nil}, // plain nine digits without context
 		{`{"ssn": "764-69-3922"}, "order_id": "222368446"`, []string{"764-69-3922"}},
 		{"1-123-45-6789", nil},
+		// The 3-2-4 grouping with spaces or dots, alone or in text.
+		{"078 05 1123", []string{"078 05 1123"}},
+		{"078.05.1123", []string{"078.05.1123"}},
+		{"abc 078 05 1123 abc", []string{"078 05 1123"}},
+		{"078.05.1123.4", nil},    // a longer dotted number
+		{"078 05 1123 4567", nil}, // a longer spaced number
+		{"078.05-1123", nil},      // two separators
 	}
 	for _, c := range cases {
 		got := found(e, c.text, "US_SSN")
@@ -129,15 +161,63 @@ func TestIBANExamples(t *testing.T) {
 		"PL61109010140000071219812874", "SE4550000000058398257466", "FI2112345600000785",
 		"DK5000400440116243", "IE29AIBK93115212345678", "PT50000201231234567890154",
 		"GB82 WEST 1234 5698 7654 32", "DE89 3704 0044 0532 0130 00", "BR1800360305000010009795493C1",
+		// National groupings (python-stdnum's test numbers): a space after
+		// the country code, the Spanish entidad-oficina-DC-cuenta split,
+		// the Norwegian 4.2.5 and 3-3-3-2 splits, dots and dashes.
+		"ES 58 0049 0290 3424 1352 8341", "ES10 0075 0080 11 0600658108", "ES72 2013-0692-81-0201150993",
+		"NO 21 650 405 251 19", "NO07.8380.08.06006", "NO 44 1850.05.14562", "MK072 5012 0000 0589 84",
+		"TL 38 008 00123456789101 57", "ME 25510260797324001246",
 	} {
 		got := found(e, "pay to "+iban+".", "IBAN_CODE")
 		if len(got) != 1 || got[0] != iban {
 			t.Errorf("%s: got %q", iban, got)
 		}
 	}
-	for _, s := range []string{"GB82WEST12345698765433", "DE8937040044053201300", "XX89370400440532013000", "GB82WEST123456987654321"} {
+	for _, s := range []string{"GB82WEST12345698765433", "DE8937040044053201300", "XX89370400440532013000", "GB82WEST123456987654321",
+		// mod 97 holds but the BBAN has a letter where the registry wants
+		// a digit (BG 4!a4!n2!n8!c, NL 4!a10!n) or a digit for a letter (GI 4!a15!c).
+		"BG93 BNBG 9661 1A20 3456 78", "GI22 NW3K 0000 0000 7099 453", "NL56 3003 0A17 1643 00",
+		// two separators in a row, or a separator before the check digits' end
+		"DE89  3704 0044 0532 0130 00", "DE8 9370400440532013000"} {
 		if got := found(e, s, "IBAN_CODE"); len(got) != 0 {
 			t.Errorf("%s: unexpected %q", s, got)
+		}
+	}
+}
+
+// TestIBANRegistry keeps the registry table well formed: every BBAN
+// structure parses and adds up to the registered length.
+func TestIBANRegistry(t *testing.T) {
+	for cc, f := range ibanRegistry {
+		if f.length < 15 || f.length > 34 {
+			t.Errorf("%s: length %d", cc, f.length)
+		}
+		if f.bban == "" {
+			continue
+		}
+		n := 0
+		rest := f.bban
+		for rest != "" {
+			var k int
+			var class byte
+			if _, err := fmt.Sscanf(rest, "%d!%c", &k, &class); err != nil || !strings.ContainsRune("nac", rune(class)) {
+				t.Fatalf("%s: malformed BBAN structure at %q", cc, rest)
+			}
+			n += k
+			rest = rest[strings.IndexByte(rest, '!')+2:]
+		}
+		if 4+n != f.length {
+			t.Errorf("%s: BBAN %s adds up to %d, registry length %d", cc, f.bban, 4+n, f.length)
+		}
+		// An all-digit or all-letter BBAN of the right length matches
+		// exactly when the structure has no a (or no n) field.
+		digits := strings.Repeat("1", f.length-4)
+		if got, want := bbanMatches(f.bban, digits), !strings.Contains(f.bban, "!a"); got != want {
+			t.Errorf("%s: all-digit BBAN matches=%v", cc, got)
+		}
+		letters := strings.Repeat("A", f.length-4)
+		if got, want := bbanMatches(f.bban, letters), !strings.Contains(f.bban, "!n"); got != want {
+			t.Errorf("%s: all-letter BBAN matches=%v", cc, got)
 		}
 	}
 }
@@ -229,7 +309,8 @@ func TestOffsetsOnRuneBoundaries(t *testing.T) {
 }
 
 func FuzzCore(f *testing.F) {
-	for _, s := range []string{"card 4111 1111 1111 1111", "SSN 355 36 7362", "(614) 507-4711", "a@b.co", "https://x.y/(z)", "GB82 WEST 1234 5698 7654 32", "\x00\xff@\xfe.com", "+1 (", "99999999999999999999999999"} {
+	for _, s := range []string{"card 4111 1111 1111 1111", "SSN 355 36 7362", "(614) 507-4711", "a@b.co", "https://x.y/(z)", "GB82 WEST 1234 5698 7654 32", "\x00\xff@\xfe.com", "+1 (", "99999999999999999999999999",
+		"ES 58 0049 0290 3424 1352 8341", "NO07.8380.08.06006", "iban: es10 0075-0080.11 0600658108", "DE89 ", "NO 1"} {
 		f.Add(s)
 	}
 	e, err := New(Config{})

@@ -25,8 +25,10 @@ import (
 //
 // Strings with the shape of a Bitcoin address whose checksum fails (typos,
 // made-up sample data) are reported only with a context word such as
-// "bitcoin" or "wallet", at a lower score; without one a near miss is not
-// a finding.
+// "bitcoin" or "wallet", at a low score; without one a near miss is not
+// a finding. A shape that no address can have is never reported: longer
+// than 34 characters (25 bytes of a mainnet version never need more), or
+// a valid address with one character glued on.
 //
 // The base58 and bech32 decoders are written here rather than imported:
 // they are a few dozen lines each, run without allocating on every
@@ -37,11 +39,12 @@ const (
 	scoreCryptoChecked = 0.95 // checksum verified
 	scoreCryptoShape   = 0.3  // address shape, checksum fails: context needed
 	scoreEthNoChecksum = 0.45 // 0x + 40 hex in one case: context needed
-	cryptoContextBoost = 0.35
+	cryptoContextBoost = 0.25 // shape only + context: 0.55, just past the default threshold
 	ethContextBoost    = 0.4
 	base58AddrBytes    = 25
 	minBase58Addr      = 25
 	minBase58Shape     = 26
+	maxBase58Shape     = 34 // 25 bytes of version 0x00, 0x05, 0x30 or 0x32 never take more base58 digits
 	maxBase58Addr      = 35
 	maxBech32          = 90
 	bech32ChecksumLen  = 6
@@ -398,7 +401,12 @@ func (r *cryptoRecognizer) findBase58(s *Scan, at, end int) {
 	// Shape only: a mainnet Bitcoin or Litecoin lead, 26-35 alphabet
 	// characters with digits, upper and lower case letters (what an
 	// address looks like).
-	if tab != r.btc || len(w) < minBase58Shape {
+	if tab != r.btc || len(w) < minBase58Shape || len(w) > maxBase58Shape {
+		return
+	}
+	// A valid address with a character glued on ("…BoyZ2") is a broken
+	// copy, not an address of its own.
+	if _, ok := base58Check(w[:len(w)-1], tab); ok {
 		return
 	}
 	var d, u, l bool

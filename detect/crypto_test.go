@@ -275,6 +275,12 @@ func TestCryptoScan(t *testing.T) {
 		{"litecoin shape with context", "LTC wallet ⟦LVg2kJoFNg45Nbpy53h7Fe1wKyeXVRhMH8⟧", typ},
 		{"eth lower with payment verb", "please transfer to ⟦0x27b1fdb04752bbc536007a920d24acb045561c26⟧", typ},
 		{"near miss with context", "Send 0.5 BTC to ⟦1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNb⟧", typ},
+		// Broken copies no address can be, even with context: a valid
+		// address with a character glued on, and 35 characters.
+		{"valid address plus one", "my wallet address is: 16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ2", ""},
+		{"p2sh plus one", "BTC wallet 3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLyz", ""},
+		{"35 characters", "BTC wallet 1gXP7cC76ajEfrbS8ipajGwSpq1gXP7cC76a", ""},
+		{"valid address", "my wallet address is: ⟦16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ⟧", typ},
 	})
 	// A verified address outranks the shape-only fallback.
 	e := idEngine(t)
@@ -288,7 +294,7 @@ func TestCryptoScan(t *testing.T) {
 // FuzzBase58 checks that whatever decodes to 25 bytes re-encodes to the
 // same string, in both alphabets.
 func FuzzBase58(f *testing.F) {
-	for _, s := range []string{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "1111111111111111111111111", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "", "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"} {
+	for _, s := range []string{"1A1zP1eP5QGefi2DMPTfTL5SLmv7DivfNa", "3J98t1WpEZ73CNmQviecrnyiWrnqRhWNLy", "1111111111111111111111111", "zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz", "", "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh", "16Yeky6GMjeNkAiNcBY7ZhrLoMSgg1BoyZ2"} {
 		f.Add(s)
 	}
 	r := newCryptoRecognizer()

@@ -29,6 +29,11 @@ const (
 	// TriggerDigits fires at every word start that is an ASCII digit.
 	// Scan.Run parses the digit run there once for all recognizers.
 	TriggerDigits
+	// TriggerLowerPairDigit fires at every word start of two ASCII
+	// lower-case letters and a digit, or a space and a digit ("ab123456c",
+	// "ab 12 34 56 c"): codes typed in lower case, at the cost of one
+	// byte test per lower-case word.
+	TriggerLowerPairDigit
 )
 
 // Trigger is one way a recognizer asks to be woken.
@@ -100,6 +105,7 @@ type Engine struct {
 	byteTrig   [256][]byteEntry
 	upper      []int
 	digits     []int
+	lowerPair  []int
 	thresholds map[string]float64
 	minScore   float64
 	only       map[string]bool
@@ -279,6 +285,8 @@ func (e *Engine) add(r Recognizer) error {
 			e.upper = append(e.upper, idx)
 		case TriggerDigits:
 			e.digits = append(e.digits, idx)
+		case TriggerLowerPairDigit:
+			e.lowerPair = append(e.lowerPair, idx)
 		default:
 			return fmt.Errorf("detect: recognizer %s: unknown trigger kind %d", r.Name(), t.Kind)
 		}
@@ -447,6 +455,11 @@ outer:
 			}
 		} else if cl&clsUpper != 0 || c >= 0xC0 {
 			for _, r := range e.upper {
+				e.recs[r].Find(s, i)
+			}
+		} else if len(e.lowerPair) > 0 && i+3 < n && class[text[i+1]]&clsLower != 0 &&
+			(class[text[i+2]]&clsDigit != 0 || text[i+2] == ' ' && class[text[i+3]]&clsDigit != 0) {
+			for _, r := range e.lowerPair {
 				e.recs[r].Find(s, i)
 			}
 		}

@@ -28,6 +28,11 @@ type keyword struct {
 	// next, when set, lists words (lower case prefixes, or "#") one of
 	// which must start within keyNextWindow bytes after the label word.
 	next []string
+	// notNext lists words (lower case prefixes) that, as the word right
+	// after the label, make it another label ("license key").
+	notNext []string
+	// shape, when set, replaces the recognizer's shape for this label.
+	shape func(tok string) float64
 }
 
 // keyedRecognizer reports a value of some shape that follows a label.
@@ -61,9 +66,13 @@ func (r *keyedRecognizer) Find(s *Scan, at int) {
 	}
 	word := t[at:we]
 	from := -1
+	shape := r.shape
 	for _, k := range r.keys {
-		if !hasPrefixAt(word, 0, k.prefix, true) || !wholeWord(word, k.whole) {
+		if !hasPrefixAt(word, 0, k.prefix, true) || !wholeWord(word, k.whole) || firstWordIs(t, we, k.notNext) {
 			continue
+		}
+		if k.shape != nil {
+			shape = k.shape
 		}
 		if len(k.next) == 0 {
 			from = we
@@ -104,7 +113,7 @@ func (r *keyedRecognizer) Find(s *Scan, at int) {
 		if i-st > maxKeyedToken || (i < len(t) && (t[i] >= 0x80 || t[i] == '_')) {
 			return
 		}
-		sc := r.shape(t[st:i])
+		sc := shape(t[st:i])
 		if sc == 0 {
 			return
 		}
@@ -130,6 +139,23 @@ func wholeWord(w string, list []string) bool {
 // nextWord looks for one of words starting at a word boundary within
 // keyNextWindow bytes from i and returns the end of the word found there,
 // or -1. "#" matches the byte '#' anywhere in the window.
+// firstWordIs reports whether the first word at or after t[i:] on the
+// same line starts with one of words (lower case).
+func firstWordIs(t string, i int, words []string) bool {
+	if len(words) == 0 {
+		return false
+	}
+	for i < len(t) && !isAlnum(t[i]) && t[i] != '\n' {
+		i++
+	}
+	for _, w := range words {
+		if hasPrefixAt(t, i, w, true) {
+			return true
+		}
+	}
+	return false
+}
+
 func nextWord(t string, i int, words []string) int {
 	limit := min(i+keyNextWindow, len(t))
 	for j := i; j < limit; j++ {
@@ -192,6 +218,7 @@ const (
 	scorePassportUS    = 0.8 // 9 digits, or a letter and 8 digits (next generation)
 	scorePassportOther = 0.6 // other common passport shapes after the label
 	scoreDriverLicense = 0.75
+	scoreLicenseAlone  = 0.6 // "license is AC432223": the label could be of another licence
 	scoreMRN           = 0.75
 	scoreBankNumber    = 0.45 // "account 12345678": needs a bank word as well
 	bankContextBoost   = 0.3
@@ -229,6 +256,12 @@ func driverLicenseRecognizer() *keyedRecognizer {
 		keys: []keyword{
 			{prefix: "driv", whole: []string{"driver", "drivers", "driving"}, next: []string{"licen", "lic", "permit", "dl"}},
 			{prefix: "dl", whole: []string{"dl", "dln", "dlno"}},
+			// "license" alone names many things (software, business,
+			// professional): only the letter-led state formats after it,
+			// and not when the next word makes it another label.
+			{prefix: "licen", whole: []string{"license", "licence", "licenses", "licences"},
+				notNext: []string{"key", "plate", "file", "server", "agreement", "fee", "type", "version", "code", "tag", "id"},
+				shape:   letterLedLicense},
 		},
 		shape: func(tok string) float64 {
 			if isDateToken(tok) {
@@ -241,6 +274,30 @@ func driverLicenseRecognizer() *keyedRecognizer {
 			return scoreDriverLicense
 		},
 	}
+}
+
+// letterLedLicense scores the licence numbers of the states whose format
+// is one or two capital letters and 5-13 digits (California A1234567,
+// Florida A123456789012): the only form taken after a bare "license".
+// All-digit and dashed formats need the "driver's license" label.
+func letterLedLicense(tok string) float64 {
+	l := 0
+	for l < len(tok) && l < 3 && isUpper(tok[l]) {
+		l++
+	}
+	if l == 0 || l > 2 {
+		return 0
+	}
+	d := len(tok) - l
+	if d < 5 || d > 13 {
+		return 0
+	}
+	for i := l; i < len(tok); i++ {
+		if !isDigit(tok[i]) {
+			return 0
+		}
+	}
+	return scoreLicenseAlone
 }
 
 // medicalRecordRecognizer finds MEDICAL_RECORD_NUMBER values after "MRN",

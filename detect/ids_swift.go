@@ -16,7 +16,46 @@ const (
 	swiftDigitBonus  = 0.1 // a digit in location or branch, or branch XXX
 	swiftStrongBoost = 0.5
 	swiftWeakBoost   = 0.15
+	scoreSWIFTField  = 0.85 // the identifier of an option-A party field of a SWIFT MT message
 )
+
+// swiftFieldBefore reports whether the code at t[at:] is the identifier
+// of a party field in option A of a SWIFT MT (FIN) message: ":52A:" to
+// ":59A:" and ":82A:" to ":88A:" (ordering and account-with institutions,
+// correspondents, intermediaries, beneficiary institution), directly
+// after the tag or on the line after an optional party identifier line
+// ("/D/123456"), as in
+//
+//	:57A:/12345678
+//	DEUTDEFF500
+func swiftFieldBefore(t string, at int) bool {
+	i := at
+	if i > 0 && t[i-1] == '\n' {
+		i--
+		if i > 0 && t[i-1] == '\r' {
+			i--
+		}
+		// The party identifier line: '/' then at most 37 characters.
+		j := i
+		for j > 0 && i-j <= 37 && t[j-1] != '\n' && t[j-1] != ':' {
+			j--
+		}
+		if j == i || j == 0 || t[j] != '/' || t[j-1] != ':' {
+			return false
+		}
+		i = j
+	}
+	if i < 5 || t[i-1] != ':' || t[i-2] != 'A' || t[i-5] != ':' || !isDigit(t[i-3]) {
+		return false
+	}
+	switch t[i-4] {
+	case '5':
+		return t[i-3] >= '2'
+	case '8':
+		return t[i-3] >= '2' && t[i-3] <= '8'
+	}
+	return false
+}
 
 // swiftContext lists the strong words ("swift", "bic") first, then the
 // weak ones: Scan.Context returns the first listed word it finds.
@@ -80,6 +119,10 @@ func (r *swiftRecognizer) Find(s *Scan, at int) {
 		return
 	}
 	if !r.country[int(t[at+4]-'A')*26+int(t[at+5]-'A')] {
+		return
+	}
+	if swiftFieldBefore(t, at) {
+		s.Add(Finding{Type: "SWIFT_CODE", Category: Financial, Start: at, End: end, Score: scoreSWIFTField, Recognizer: "swift_code"})
 		return
 	}
 	base := scoreSWIFT

@@ -35,7 +35,14 @@ func TestUKNINO(t *testing.T) {
 		{"suffix E", "AB123456E", ""},
 		{"five digits", "AB12345C", ""},
 		{"glued", "XAB123456C AB123456CD", ""},
-		{"lower case", "ab123456c", ""},
+		// Typed in lower case (HMRC prints capitals): the same rules.
+		{"lower case", "⟦ab123456c⟧", "UK_NINO"},
+		{"lower case spaced", "NI no ⟦hh 01 02 03 d⟧", "UK_NINO"},
+		{"lower case QQ", "qq123456c", ""},
+		{"lower case suffix e", "ab123456e", ""},
+		{"mixed case prefix", "aB123456C Ab123456C", ""},
+		{"lower prefix upper suffix", "ab123456C", ""},
+		{"lower case in a word", "xab123456c", ""},
 	})
 }
 
@@ -43,6 +50,16 @@ func TestSWIFT(t *testing.T) {
 	const typ = "SWIFT_CODE"
 	runIDCases(t, []idCase{
 		{"swift context", "SWIFT: ⟦DEUTDEFF⟧", typ},
+		// SWIFT MT party fields, option A (the FIN user handbook's MT103
+		// layout): after the tag, or after a party identifier line.
+		{"mt field 57A", ":57A:⟦DEUTDEFF500⟧", typ},
+		{"mt field 52A", ":20:REF123\n:52A:⟦NWBKGB2L⟧\n:59:/DE89", typ},
+		{"mt field with account line", ":57A:/12345678\n⟦DEUTDEFF⟧", typ},
+		{"mt field with account line crlf", ":56A:/D/123\r\n⟦CHASUS33XXX⟧", typ},
+		{"mt field 87A", ":87A:⟦BNPAFRPP⟧", typ},
+		{"mt reference field", ":20:CHASUS33", ""},
+		{"mt field 99A", ":99A:DEUTDEFF", ""},
+		{"mt field two lines up", ":57A:/1\nx\nDEUTDEFF", ""},
 		{"bic context 11", "BIC ⟦DEUTDEFF500⟧ for the branch", typ},
 		{"bic json", `{"iban": "x", "bic": "⟦CPNCTMFE⟧"}`, typ},
 		{"bank and digit", "bank code ⟦NWBKGB2L⟧", typ},
@@ -70,6 +87,12 @@ func TestLabelledIDs(t *testing.T) {
 		{"dl driving licence", "driving licence number ⟦A1234567⟧", "US_DRIVER_LICENSE"},
 		{"driver without licence", "the driver was late by 12345 seconds", ""},
 		{"software license", "license key 1234-5678-9012", ""},
+		{"license alone letter-led", "John Smith license is ⟦AC432223⟧", "US_DRIVER_LICENSE"},
+		{"licence alone", "licence: ⟦D1234567⟧", "US_DRIVER_LICENSE"},
+		{"license alone digits", "license number 12345678", ""},
+		{"license plate", "license plate AB12345", ""},
+		{"license version", "Apache License, Version 2.0", ""},
+		{"license three letters", "license ABC12345", ""},
 		{"mrn", "MRN: ⟦00482913⟧", "MEDICAL_RECORD_NUMBER"},
 		{"medical record", "medical record number ⟦MR-448812⟧ on file", "MEDICAL_RECORD_NUMBER"},
 		{"patient id", "Patient ID ⟦7734190⟧ admitted", "MEDICAL_RECORD_NUMBER"},
@@ -94,6 +117,7 @@ func FuzzIDs(f *testing.F) {
 		"Driver's License: D1234567 checking account 123456789012",
 		"é::1é 1.2.3.4é 01:23:45:67:89:abé fe80::1%é",
 		"::", ":", "1.", "bc1", "0x", "AB 12 34 56", "passport", "patient #",
+		":57A:/12345678\nDEUTDEFF500", ":5", "/\nDEUTDEFF", "license is AC432223", "hh 01 02 03 d tw987654a",
 	} {
 		f.Add(s)
 	}
@@ -265,7 +289,8 @@ func TestIDScoresAndExplain(t *testing.T) {
 		{"ipv4 bare", explain, "then 192.0.2.1 answered", "IP_ADDRESS", scoreIPv4, ""},
 		{"ipv4 context does not change the score", explain, `{"src_ip": "192.0.2.1"}`, "IP_ADDRESS", scoreIPv4, ""},
 		{"ipv6 bracketed", explain, "listen [::]:80", "IP_ADDRESS", scoreIPv6Strong, ""},
-		{"ipv6 weak", explain, "bind to ::1", "IP_ADDRESS", scoreIPv6Weak + ipWeakContextBoost, "bind"},
+		{"ipv6 weak", explain, "bind to a::b", "IP_ADDRESS", scoreIPv6Weak + ipWeakContextBoost, "bind"},
+		{"ipv6 loopback", explain, "then ::1 here", "IP_ADDRESS", scoreIPv6Loopback, ""},
 		{"ipv6 short in brackets", explain, "ipv6 [a::b]", "IP_ADDRESS", scoreIPv6Strong, ""},
 		{"mac digits", explain, "mac 00-11-22-33-44-55", "MAC_ADDRESS", scoreMACDigits + macContextBoost, "mac"},
 		{"crypto shape", explain, "BTC: 1gXP7cC76ajEfrbS8ipajGwSpq", "CRYPTO", scoreCryptoShape + cryptoContextBoost, "btc"},

@@ -15,13 +15,20 @@ const (
 
 var ninoContext = []string{"national insurance", "insurance number", "nino", "ni number", "ni no", "hmrc"}
 
-// ninoRecognizer wakes at upper-case word starts; its first check is two
-// table lookups.
+// scoreNINOLower is taken off a NINO typed in lower case ("tw987654a",
+// "hh 01 02 03 d"): HMRC prints capitals, and lower-case letter-digit
+// words are more often codes of other kinds.
+const scoreNINOLower = 0.05
+
+// ninoRecognizer wakes at upper-case word starts and at lower-case
+// letter pairs before a digit; its first check is two table lookups.
 type ninoRecognizer struct{}
 
-func (ninoRecognizer) Name() string        { return "uk_nino" }
-func (ninoRecognizer) Types() []string     { return []string{"UK_NINO"} }
-func (ninoRecognizer) Triggers() []Trigger { return []Trigger{{Kind: TriggerUpperWord}} }
+func (ninoRecognizer) Name() string    { return "uk_nino" }
+func (ninoRecognizer) Types() []string { return []string{"UK_NINO"} }
+func (ninoRecognizer) Triggers() []Trigger {
+	return []Trigger{{Kind: TriggerUpperWord}, {Kind: TriggerLowerPairDigit}}
+}
 
 // ninoFirst and ninoSecond say which letters may open a NINO.
 func ninoFirst(c byte) bool {
@@ -49,7 +56,20 @@ func ninoPrefixOK(a, b byte) bool {
 
 func (ninoRecognizer) Find(s *Scan, at int) {
 	t := s.text
-	if at+9 > len(t) || !ninoPrefixOK(t[at], t[at+1]) {
+	// Cheapest test first: a NINO has a digit (or a space and a digit)
+	// after its prefix.
+	if at+9 > len(t) || !(isDigit(t[at+2]) || t[at+2] == ' ' && isDigit(t[at+3])) {
+		return
+	}
+	a, b := t[at], t[at+1]
+	lowerCase := isLower(a)
+	if lowerCase {
+		if !isLower(b) {
+			return
+		}
+		a, b = a-32, b-32
+	}
+	if !ninoPrefixOK(a, b) {
 		return
 	}
 	i := at + 2
@@ -67,7 +87,10 @@ func (ninoRecognizer) Find(s *Scan, at int) {
 	if spaced && i < len(t) && t[i] == ' ' {
 		i++
 	}
-	if i >= len(t) || t[i] < 'A' || t[i] > 'D' {
+	if i >= len(t) {
+		return
+	}
+	if suffix := t[i] &^ 0x20; suffix < 'A' || suffix > 'D' || isLower(t[i]) != lowerCase {
 		return
 	}
 	end := i + 1
@@ -77,6 +100,9 @@ func (ninoRecognizer) Find(s *Scan, at int) {
 	base := scoreNINO
 	if spaced {
 		base = scoreNINOSpaced
+	}
+	if lowerCase {
+		base -= scoreNINOLower
 	}
 	addID(s, idHit{typ: "UK_NINO", rec: "uk_nino", cat: PII, start: at, end: end,
 		base: base, boost: ninoContextBoost, words: ninoContext})

@@ -17,11 +17,12 @@ const (
 	scoreIPv4          = 0.8  // a valid dotted quad not inside a longer dotted number or version
 	scoreIPv6Full      = 0.85 // eight groups, or six groups and an IPv4 tail
 	scoreIPv6Strong    = 0.8  // compressed, with a 3-4 digit group, 3+ groups, IPv4 tail, zone or brackets
-	scoreIPv6Weak      = 0.3  // "::", "::1", "a::b": also Haskell/C++/Rust text; needs context
+	scoreIPv6Weak      = 0.3  // "::", "a::b", "1::": also Haskell/C++/Rust text; needs context
+	scoreIPv6Loopback  = 0.55 // "::1" (RFC 4291 section 2.5.3) after a space or a word break: logs print it bare
 	ipWeakContextBoost = 0.4
 
 	scoreMAC        = 0.8 // six hex pairs (or Cisco dotted triples) with at least one a-f letter
-	scoreMACDigits  = 0.4 // the same shape, digits only: needs context
+	scoreMACDigits  = 0.4 // the same shape, digits only or a group address: needs context
 	macContextBoost = 0.35
 )
 
@@ -278,11 +279,30 @@ func (ipRecognizer) findV6(s *Scan, at int) {
 	switch {
 	case !double:
 		base, boost = scoreIPv6Full, 0
-	case maxGroup >= 3 || groups >= 3 || dots > 0 || zend > end || bracketed:
+	case maxGroup >= 3 || groups >= 3 || dots > 0 || zend > end || bracketed || ipv6Prefix(t, zend):
 		base, boost = scoreIPv6Strong, 0
+	case cand == "::1":
+		base = scoreIPv6Loopback
 	}
 	addID(s, idHit{typ: "IP_ADDRESS", rec: "ip_address", cat: Network, start: st, end: zend,
 		base: base, boost: boost, words: ipContext})
+}
+
+// ipv6Prefix reports whether t[i:] is an IPv6 prefix length, "/0" to
+// "/128" (RFC 4291 section 2.3, "::/0", "::1/128"), ending the word.
+func ipv6Prefix(t string, i int) bool {
+	if i+1 >= len(t) || t[i] != '/' {
+		return false
+	}
+	j, v := i+1, 0
+	for j < len(t) && j-i <= 3 && isDigit(t[j]) {
+		v = v*10 + int(t[j]-'0')
+		j++
+	}
+	if j == i+1 || j-i > 4 || v > 128 || (j-i > 2 && t[i+1] == '0') {
+		return false
+	}
+	return j == len(t) || !isWordByte(t[j])
 }
 
 // ipv6Shape describes an IPv6 candidate: how many colons and non-empty
@@ -359,7 +379,7 @@ func (macRecognizer) Find(s *Scan, at int) {
 	if end > len(t) {
 		return
 	}
-	letters := false
+	letters, zero, ones := false, true, true
 	for g := 0; g < groups; g++ {
 		p := st + g*(glen+1)
 		for i := p; i < p+glen; i++ {
@@ -368,6 +388,8 @@ func (macRecognizer) Find(s *Scan, at int) {
 				return
 			}
 			letters = letters || !isDigit(c)
+			zero = zero && c == '0'
+			ones = ones && lower[c] == 'f'
 		}
 		if g < groups-1 && t[p+glen] != sep {
 			return
@@ -379,8 +401,18 @@ func (macRecognizer) Find(s *Scan, at int) {
 			return
 		}
 	}
+	if zero || ones {
+		return // the null and broadcast addresses name no interface
+	}
 	h := idHit{typ: "MAC_ADDRESS", rec: "mac_address", cat: Network, start: st, end: end, base: scoreMAC}
-	if !letters {
+	// The I/G bit (the least significant bit of the first octet, IEEE
+	// 802-2014 clause 8.2) set makes a group address: a multicast
+	// destination, not a device. The groups in use sit in 01-xx-xx
+	// (IANA's 01-00-5E, IEEE 802.1's 01-80-C2, vendors' 01-00-0C, and the
+	// 01:23:45:67:89:ab of every manual); a group address elsewhere is
+	// more often a constructed value than a real one ("fd:ff:ff:…"), and
+	// like a digits-only address it needs a context word.
+	if !letters || (hexVal(t[st+1])&1 == 1 && (t[st] != '0' || t[st+1] != '1')) {
 		h.base, h.boost, h.words = scoreMACDigits, macContextBoost, macContext
 	}
 	addID(s, h)

@@ -107,7 +107,15 @@ func TestIPv6(t *testing.T) {
 		{"rfc4291 multicast", "group ⟦FF01::101⟧ joined", "IP_ADDRESS"},
 		{"rfc4291 loopback with context", "bind to ⟦::1⟧ only", "IP_ADDRESS"},
 		{"rfc4291 unspecified with context", "listen address ⟦::⟧ port 80", "IP_ADDRESS"},
-		{"loopback bare", "then ::1 here", ""},
+		{"loopback bare", "connecting from ⟦::1⟧", "IP_ADDRESS"},
+		// RFC 4291 section 2.3: a prefix length marks an address prefix.
+		{"loopback prefix", "⟦::1⟧/128", "IP_ADDRESS"},
+		{"default route", "route ⟦::⟧/0 via ⟦fe80::1⟧", "IP_ADDRESS"},
+		{"link-local prefix", "⟦fe80::⟧/10", "IP_ADDRESS"},
+		{"prefix too long", "a::b/129", ""},
+		{"prefix glued", "a::b/64x", ""},
+		{"unspecified bare", "Unspecified ::", ""},
+		{"haskell", "foo :: Int -> Int", ""},
 		// Form 3: embedded IPv4.
 		{"rfc4291 v4 compat", "⟦0:0:0:0:0:0:13.1.68.3⟧", "IP_ADDRESS"},
 		{"rfc4291 v4 mapped", "⟦0:0:0:0:0:FFFF:129.144.52.38⟧", "IP_ADDRESS"},
@@ -154,6 +162,15 @@ func TestMACAddress(t *testing.T) {
 		{"five groups", "01:23:45:67:89", ""},
 		{"mixed separators", "01:23-45:67:89:ab", ""},
 		{"glued", "x01:23:45:67:89:ab", ""},
+		// IEEE 802: broadcast and null name no interface; group addresses
+		// (I/G bit set) outside 01-xx-xx need context.
+		{"broadcast", "Broadcast: FF:FF:FF:FF:FF:FF", ""},
+		{"broadcast with context", "mac ff:ff:ff:ff:ff:ff", ""},
+		{"null with context", "mac 00:00:00:00:00:00", ""},
+		{"group address bare", "fd:ff:ff:84:a2:a0", ""},
+		{"group address with context", "Mixedcase MAC: ⟦0d-B3-4a-6A-d9-cF⟧", "MAC_ADDRESS"},
+		{"locally administered", "⟦fe:54:00:76:07:0a⟧", "MAC_ADDRESS"},
+		{"universal unicast", "⟦d0:50:99:84:a2:a0⟧", "MAC_ADDRESS"},
 	})
 }
 
