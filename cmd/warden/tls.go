@@ -322,8 +322,8 @@ func serverTLS(t TLSConfig, pair *certs.Pair) (*tls.Config, error) {
 	return tc, nil
 }
 
-// chainOf is a certificate's description for `warden tls check` and
-// logs: names, never key material.
+// describeCert is a certificate's description for `warden tls check`:
+// names and dates, never key material.
 func describeCert(c *x509.Certificate, now time.Time) string {
 	var sans []string
 	sans = append(sans, c.DNSNames...)
