@@ -239,7 +239,7 @@ func contains(list []string, s string) bool {
 // each server's credential from the environment. With stdio set
 // (`warden mcp run`) only the servers it names are built, each served
 // in process by its handler.
-func mcpServers(cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler, cs *certSet) ([]*gateway.MCPServer, error) {
+func mcpServers(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler, cs *certSet) ([]*gateway.MCPServer, error) {
 	var out []*gateway.MCPServer
 	for i, s := range cfg.MCP.Servers {
 		if stdio != nil {
@@ -267,7 +267,7 @@ func mcpServers(cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Han
 			return nil, fmt.Errorf("mcp.servers[%d].%w", i, err)
 		}
 		k := fmt.Sprintf("mcp.servers[%d]", i)
-		tr, err := cs.clientTransport(k, "mcp:"+s.Name, s.TLS)
+		tr, err := cs.clientTransport(ctx, k, "mcp:"+s.Name, s.TLS)
 		if err != nil {
 			return nil, err
 		}

@@ -271,13 +271,14 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 	metrics := gateway.NewMetrics(nil)
 	cs := newCertSet(log, metrics, time.Duration(cfg.Server.CertReloadInterval))
 	cs.audit = alog
+	closers = append(closers, cs.close)
 	if t := cfg.Server.TLS; t.CertFile != "" {
 		if cs.server, err = cs.add("server", "server.tls", t.CertFile, t.KeyFile); err != nil {
 			return fail(err)
 		}
 	}
 
-	ups, err := upstreams(cfg, c, log, registry, cs)
+	ups, err := upstreams(ctx, cfg, c, log, registry, cs)
 	if err != nil {
 		return fail(err)
 	}
@@ -329,7 +330,7 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		}
 	}
 	authenticate := gatewayAuth{authn}
-	mcps, err := mcpServers(cfg, c, log, stdio, cs)
+	mcps, err := mcpServers(ctx, cfg, c, log, stdio, cs)
 	if err != nil {
 		return fail(err)
 	}
@@ -371,7 +372,6 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
 	}
 	cs.start()
-	closers = append(closers, cs.close)
 	return &gatewayStack{gw: gw, certs: cs, close: closeAll}, nil
 }
 
@@ -381,7 +381,7 @@ func (l Limit) limit() ratelimit.Limit {
 
 // upstreams builds the gateway's upstreams; with none configured (or an
 // empty URL) the built-in echo upstream serves.
-func upstreams(cfg *Config, c *cli, log *slog.Logger, registry *modelguard.Registry, cs *certSet) ([]*gateway.Upstream, error) {
+func upstreams(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, registry *modelguard.Registry, cs *certSet) ([]*gateway.Upstream, error) {
 	if len(cfg.Upstreams) == 0 {
 		return []*gateway.Upstream{echoUpstream("echo", "cloud", nil)}, nil
 	}
@@ -412,7 +412,7 @@ func upstreams(cfg *Config, c *cli, log *slog.Logger, registry *modelguard.Regis
 		}
 		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models, Auth: u.Auth}
 		k := fmt.Sprintf("upstreams[%d]", i)
-		tr, err := cs.clientTransport(k, "upstream:"+u.Name, u.TLS)
+		tr, err := cs.clientTransport(ctx, k, "upstream:"+u.Name, u.TLS)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
+	"github.com/spiffe/go-spiffe/v2/svid/x509svid"
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
+
 	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/certs"
 	"github.com/wardenhq/warden/gateway"
@@ -40,6 +44,13 @@ type ClientTLSConfig struct {
 	// MinVersion is the lowest TLS version accepted: "1.2" (default) or
 	// "1.3".
 	MinVersion string `yaml:"min_version"`
+	// SPIFFESocket is a SPIFFE Workload API address
+	// (unix:///run/spire/sockets/agent.sock, or tcp://host:port): the
+	// client certificate is the workload's X.509-SVID from it, rotated by
+	// the agent, instead of cert_file and key_file. The server is still
+	// verified against ca_file (the trust domain's bundle) or the system
+	// roots. Default none.
+	SPIFFESocket string `yaml:"spiffe_socket"`
 }
 
 func (t ClientTLSConfig) isZero() bool { return t == ClientTLSConfig{} }
@@ -71,6 +82,14 @@ func checkTransport(key, what, rawURL, zone string, insecure bool, t ClientTLSCo
 	}
 	if (t.CertFile == "") != (t.KeyFile == "") {
 		return fmt.Errorf("%s.tls: cert_file and key_file go together (%s)", key, what)
+	}
+	if t.SPIFFESocket != "" {
+		if t.CertFile != "" {
+			return fmt.Errorf("%s.tls.spiffe_socket: the client certificate comes from cert_file or from the Workload API, not both (%s)", key, what)
+		}
+		if !strings.HasPrefix(t.SPIFFESocket, "unix://") && !strings.HasPrefix(t.SPIFFESocket, "tcp://") {
+			return fmt.Errorf("%s.tls.spiffe_socket: want a unix:///path or tcp://host:port Workload API address (%s)", key, what)
+		}
 	}
 	if t.SystemRoots && t.CAFile == "" {
 		return fmt.Errorf("%s.tls.system_roots: only with ca_file (without it the system roots are used anyway) (%s)", key, what)
@@ -108,6 +127,7 @@ type certSet struct {
 	mu      sync.Mutex
 	entries []*certEntry
 	server  *certs.Pair // server.tls, when set
+	sources map[string]*workloadapi.X509Source
 	stop    func()
 	done    chan struct{}
 	kick    chan struct{}
@@ -120,9 +140,26 @@ type adminRecorder interface {
 
 type certEntry struct {
 	use   string
-	key   string // config key, for messages
-	pair  *certs.Pair
-	after func() // run after a reload (close a transport's idle connections)
+	key   string      // config key, for messages
+	pair  *certs.Pair // a pair from files; nil for an SVID
+	svid  svidSource  // the Workload API's SVID, which its agent rotates
+	after func()      // run after a reload (close a transport's idle connections)
+}
+
+// svidSource is the Workload API client's view of the current SVID.
+type svidSource interface {
+	GetX509SVID() (*x509svid.SVID, error)
+}
+
+// leaf is the certificate in use (nil: the Workload API gave none).
+func (e *certEntry) leaf() *x509.Certificate {
+	if e.pair != nil {
+		return e.pair.Leaf()
+	}
+	if sv, err := e.svid.GetX509SVID(); err == nil && len(sv.Certificates) > 0 {
+		return sv.Certificates[0]
+	}
+	return nil
 }
 
 func newCertSet(log *slog.Logger, metrics *gateway.Metrics, interval time.Duration) *certSet {
@@ -162,7 +199,7 @@ func (s *certSet) onReload(use string, f func()) {
 // start polls the files every interval until close; reload asks at
 // once (SIGHUP).
 func (s *certSet) start() {
-	if len(s.entries) == 0 {
+	if len(s.entries) == 0 || s.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -197,6 +234,12 @@ func (s *certSet) close() {
 		s.stop()
 		<-s.done
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, src := range s.sources {
+		src.Close()
+	}
+	s.sources = nil
 }
 
 // reloadAll reloads each changed pair (each pair, with force), logs and
@@ -206,6 +249,13 @@ func (s *certSet) reloadAll(ctx context.Context, force bool) {
 	entries := append([]*certEntry(nil), s.entries...)
 	s.mu.Unlock()
 	for _, e := range entries {
+		if e.pair == nil {
+			// The agent rotates an SVID; only its expiry is followed.
+			if l := e.leaf(); l != nil && s.metrics != nil {
+				s.metrics.CertificateExpiry(e.use, l.NotAfter)
+			}
+			continue
+		}
 		err := e.pair.Reload(force)
 		if errors.Is(err, certs.ErrUnchanged) {
 			continue
@@ -247,7 +297,7 @@ func (s *certSet) check(context.Context) error {
 	now := s.now()
 	var expired []string
 	for _, e := range s.entries {
-		if now.After(e.pair.Leaf().NotAfter) {
+		if l := e.leaf(); l == nil || now.After(l.NotAfter) {
 			expired = append(expired, e.use)
 		}
 	}
@@ -260,11 +310,11 @@ func (s *certSet) check(context.Context) error {
 // clientTransport is the transport of one upstream or MCP server with
 // tls settings; nil (the gateway's shared transport) without any. use
 // names its client certificate in the certSet.
-func (s *certSet) clientTransport(key, use string, t ClientTLSConfig) (*http.Transport, error) {
+func (s *certSet) clientTransport(ctx context.Context, key, use string, t ClientTLSConfig) (*http.Transport, error) {
 	if t.isZero() {
 		return nil, nil
 	}
-	tc, err := s.clientTLS(key, use, t)
+	tc, err := s.clientTLS(ctx, key, use, t)
 	if err != nil {
 		return nil, err
 	}
@@ -284,7 +334,7 @@ func (s *certSet) clientTransport(key, use string, t ClientTLSConfig) (*http.Tra
 	return tr, nil
 }
 
-func (s *certSet) clientTLS(key, use string, t ClientTLSConfig) (*tls.Config, error) {
+func (s *certSet) clientTLS(ctx context.Context, key, use string, t ClientTLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.MinVersion == "1.3" {
 		tc.MinVersion = tls.VersionTLS13
@@ -303,7 +353,42 @@ func (s *certSet) clientTLS(key, use string, t ClientTLSConfig) (*tls.Config, er
 		}
 		tc.GetClientCertificate = p.GetClientCertificate
 	}
+	if t.SPIFFESocket != "" {
+		src, err := s.workloadSource(ctx, t.SPIFFESocket)
+		if err != nil {
+			return nil, fmt.Errorf("%s.tls.spiffe_socket: no X.509-SVID from the Workload API: %w", key, err)
+		}
+		e := &certEntry{use: use, key: key + ".tls", svid: src}
+		s.mu.Lock()
+		s.entries = append(s.entries, e)
+		s.mu.Unlock()
+		if l := e.leaf(); l != nil && s.metrics != nil {
+			s.metrics.CertificateExpiry(use, l.NotAfter)
+		}
+		tc.GetClientCertificate = tlsconfig.GetClientCertificate(src)
+	}
 	return tc, nil
+}
+
+// workloadSource connects to a Workload API and waits (up to 10s) for
+// the first SVID. One source per address is shared; close closes them.
+func (s *certSet) workloadSource(ctx context.Context, addr string) (*workloadapi.X509Source, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if src := s.sources[addr]; src != nil {
+		return src, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	src, err := workloadapi.NewX509Source(wctx, workloadapi.WithClientOptions(workloadapi.WithAddr(addr)))
+	if err != nil {
+		return nil, err
+	}
+	if s.sources == nil {
+		s.sources = map[string]*workloadapi.X509Source{}
+	}
+	s.sources[addr] = src
+	return src, nil
 }
 
 // serverTLS is the listener's TLS config: the current pair of
