@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/pem"
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/spiffe/go-spiffe/v2/proto/spiffe/workload"
@@ -69,5 +72,14 @@ func TestUpstreamClientCertificateFromSPIFFEWorkloadAPI(t *testing.T) {
 	}
 	if seen := up.seen(); len(seen) != 1 || seen[0] != "warden-svid" {
 		t.Fatalf("upstream saw client certificates %v", seen)
+	}
+	// warden tls check prints the SVID with its SPIFFE ID.
+	path := filepath.Join(dir, "warden.yaml")
+	os.WriteFile(path, []byte("upstreams:\n  - name: onprem-llm\n    url: https://llm.test/v1\n    tls:\n      spiffe_socket: "+yamlQuote(addr)+"\n"), 0o600)
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := runTLS(context.Background(), c, []string{"check", "--config", path}); code != exitOK ||
+		!strings.Contains(out.String(), "upstreams[0].tls.spiffe_socket") || !strings.Contains(out.String(), "SANs=[spiffe://corp.example/ns/ai/sa/warden]") {
+		t.Fatalf("tls check: exit %d\n%s%s", code, out.String(), errb.String())
 	}
 }

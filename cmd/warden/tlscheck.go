@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/spiffe/go-spiffe/v2/workloadapi"
+
 	"github.com/wardenhq/warden/certs"
 )
 
 const tlsHelp = `usage: warden tls check [--config FILE]
 
 Reads every certificate the config names — server.tls (the serving pair
-and client_ca), and each upstream's and MCP server's tls (ca_file, and
-the cert_file/key_file pair presented for mTLS) — and prints each chain:
+and client_ca), and each upstream's and MCP server's tls (ca_file, the
+cert_file/key_file pair presented for mTLS, or the X.509-SVID of
+spiffe_socket) — and prints each chain:
 subject and issuer common names, subject alternative names, the expiry
 and the days left. Key files are read only to check that they match
 their certificate; nothing of a key is printed.
@@ -56,7 +59,7 @@ func runTLS(ctx context.Context, c *cli, args []string) int {
 		return exitUsage
 	}
 	now := time.Now()
-	items := tlsItems(cfg)
+	items := tlsItems(ctx, cfg)
 	if len(items) == 0 {
 		fmt.Fprintln(c.stdout, "no certificates configured")
 		return exitOK
@@ -90,7 +93,7 @@ type tlsItem struct {
 	read           func() ([]*x509.Certificate, error)
 }
 
-func tlsItems(cfg *Config) []tlsItem {
+func tlsItems(ctx context.Context, cfg *Config) []tlsItem {
 	var out []tlsItem
 	pair := func(use, key, certFile, keyFile string) {
 		out = append(out, tlsItem{use: use, key: key + ".cert_file", file: certFile, read: func() ([]*x509.Certificate, error) {
@@ -110,6 +113,17 @@ func tlsItems(cfg *Config) []tlsItem {
 		}
 		if t.CertFile != "" {
 			pair(use, key, t.CertFile, t.KeyFile)
+		}
+		if addr := t.SPIFFESocket; addr != "" {
+			out = append(out, tlsItem{use: use, key: key + ".spiffe_socket", file: addr, read: func() ([]*x509.Certificate, error) {
+				wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				sv, err := workloadapi.FetchX509SVID(wctx, workloadapi.WithAddr(addr))
+				if err != nil {
+					return nil, err
+				}
+				return sv.Certificates, nil
+			}})
 		}
 	}
 	if t := cfg.Server.TLS; t.CertFile != "" {
