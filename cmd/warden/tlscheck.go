@@ -69,7 +69,7 @@ func runTLS(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintf(c.stdout, "%s: %s %s\n", it.use, it.key, it.file)
 		chain, err := it.read()
 		if err != nil {
-			fmt.Fprintf(c.stdout, "  UNREADABLE: %s: %v\n", it.key, err)
+			fmt.Fprintf(c.stdout, "  UNREADABLE: %v\n", err)
 			bad++
 			continue
 		}
@@ -99,13 +99,23 @@ func tlsItems(ctx context.Context, cfg *Config) []tlsItem {
 		out = append(out, tlsItem{use: use, key: key + ".cert_file", file: certFile, read: func() ([]*x509.Certificate, error) {
 			// LoadPair checks the key matches; the chain is printed whole.
 			if _, err := certs.LoadPair(certFile, keyFile); err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%s.%w", key, err)
 			}
-			return certs.ReadChain(certFile)
+			chain, err := certs.ReadChain(certFile)
+			if err != nil {
+				return nil, fmt.Errorf("%s.cert_file: %w", key, err)
+			}
+			return chain, nil
 		}})
 	}
 	bundle := func(use, key, file string) {
-		out = append(out, tlsItem{use: use, key: key, file: file, read: func() ([]*x509.Certificate, error) { return certs.ReadChain(file) }})
+		out = append(out, tlsItem{use: use, key: key, file: file, read: func() ([]*x509.Certificate, error) {
+			chain, err := certs.ReadChain(file)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", key, err)
+			}
+			return chain, nil
+		}})
 	}
 	client := func(use, key string, t ClientTLSConfig) {
 		if t.CAFile != "" {
@@ -120,7 +130,7 @@ func tlsItems(ctx context.Context, cfg *Config) []tlsItem {
 				defer cancel()
 				sv, err := workloadapi.FetchX509SVID(wctx, workloadapi.WithAddr(addr))
 				if err != nil {
-					return nil, err
+					return nil, fmt.Errorf("%s.spiffe_socket: no X.509-SVID from the Workload API: %w", key, err)
 				}
 				return sv.Certificates, nil
 			}})
