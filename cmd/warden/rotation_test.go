@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -183,3 +184,60 @@ type statusError struct {
 }
 
 func (e *statusError) Error() string { return http.StatusText(e.status) + ": " + e.body }
+
+// SIGHUP makes `warden serve` read its certificate files at once, long
+// before the next poll.
+func TestSIGHUPReloadsCertificates(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "Gateway CA")
+	pair := ca.Issue(t, testpki.Leaf{CN: "gateway-v1", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true}).Write(t, dir, "gateway")
+	cfgPath := filepath.Join(dir, "warden.yaml")
+	cfg := "data_dir: " + filepath.Join(dir, "data") + "\nserver:\n  listen: 127.0.0.1:0\n  cert_reload_interval: 1h\n" +
+		"  tls:\n    cert_file: " + yamlQuote(pair.CertFile) + "\n    key_file: " + yamlQuote(pair.KeyFile) + "\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, getenv: func(string) string { return "" }}
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	done := make(chan int, 1)
+	go func() { done <- runServe(ctx, c, []string{"--config", cfgPath}) }()
+	urlRE := regexp.MustCompile(`"url":"(https://[^"]+)/v1"`)
+	var base string
+	for deadline := time.Now().Add(10 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := urlRE.FindStringSubmatch(logs.String()); m != nil {
+			base = m[1]
+		}
+	}
+	if base == "" {
+		t.Fatalf("serve did not start: %s", logs.String())
+	}
+	served := func() string {
+		t.Helper()
+		cl := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
+		resp, err := cl.Get(base + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.TLS.PeerCertificates[0].Subject.CommonName
+	}
+	if cn := served(); cn != "gateway-v1" {
+		t.Fatalf("served %q", cn)
+	}
+	ca.Issue(t, testpki.Leaf{CN: "gateway-v2", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true}).Write(t, dir, "gateway")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(logs.String(), `"use":"server"`); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload after SIGHUP:\n%s", logs.String())
+		}
+	}
+	if cn := served(); cn != "gateway-v2" {
+		t.Fatalf("after SIGHUP served %q", cn)
+	}
+	stop()
+	<-done
+}

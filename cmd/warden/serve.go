@@ -47,6 +47,11 @@ With telemetry.traces.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) set, each
 request is a span sent over OTLP/HTTP: names, counts and decisions in the
 gen_ai.* conventions, never content. Queued spans are flushed on stop.
 
+Certificate and key files (server.tls, each tls.cert_file) are reloaded
+when they change (checked every server.cert_reload_interval) and on
+SIGHUP: new connections get the new pair, open ones keep theirs, and a
+broken pair is refused with the old one kept.
+
 Stops gracefully on SIGINT/SIGTERM, letting streams in flight finish
 (server.shutdown_timeout). Logs are JSON lines on standard error and never
 contain prompt text, values, keys or tokens.
