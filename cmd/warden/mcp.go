@@ -414,9 +414,26 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 	if m.AuthHeader != "" {
 		h.Set(m.AuthHeader, m.AuthValue)
 	}
+	// The server is reached as the gateway reaches it: its tls settings.
+	cs := newCertSet(slog.New(slog.DiscardHandler), nil, 0)
+	defer cs.close()
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i, s := range cfg.MCP.Servers {
+		if s.Name != sc.Name {
+			continue
+		}
+		tr, err := cs.clientTransport(ctx, fmt.Sprintf("mcp.servers[%d]", i), "mcp:"+s.Name, s.TLS)
+		if err != nil {
+			fmt.Fprintln(c.stderr, "warden mcp approve:", err)
+			return exitUsage
+		}
+		if tr != nil {
+			client.Transport = tr
+		}
+	}
 	fmt.Fprintf(c.stderr, "warden mcp approve: fetching the tool definitions of %s\n", sc.Name)
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defs, err := toolpin.Fetch(fctx, &http.Client{Timeout: 30 * time.Second}, sc.URL, h)
+	defs, err := toolpin.Fetch(fctx, client, sc.URL, h)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(c.stderr, "warden mcp approve: could not list the server's tools:", err)

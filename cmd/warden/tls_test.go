@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -338,31 +339,45 @@ func TestUpstreamTLSFilesCheckedAtStart(t *testing.T) {
 	}
 }
 
+// mtlsFront serves target (an MCP server) over TLS, requiring a client
+// certificate of clientCA; seen lists the client certificates' CNs.
+func mtlsFront(t *testing.T, target string, serverCA, clientCA *testpki.CA) (frontURL string, seen func() []string) {
+	t.Helper()
+	u, _ := url.Parse(target)
+	u.Path = ""
+	rp := httputil.NewSingleHostReverseProxy(u)
+	var mu sync.Mutex
+	var cns []string
+	front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		cns = append(cns, r.TLS.PeerCertificates[0].Subject.CommonName)
+		mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	leaf := serverCA.Issue(t, testpki.Leaf{CN: "crm", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true})
+	front.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
+	front.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS(t)}, ClientCAs: clientCA.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
+	front.StartTLS()
+	t.Cleanup(front.Close)
+	return front.URL, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), cns...)
+	}
+}
+
 // An MCP server behind mTLS with a private CA is reached with the
-// server's own tls settings.
+// server's own tls settings, by the gateway and by warden mcp approve.
 func TestMCPServerOverMTLS(t *testing.T) {
 	dir := t.TempDir()
 	serverCA, clientCA := testpki.NewCA(t, "MCP Server CA"), testpki.NewCA(t, "Client CA")
 	client := clientCA.Issue(t, testpki.Leaf{CN: "warden-gateway", Client: true}).Write(t, dir, "client")
 	caFile := serverCA.WriteCA(t, dir, "ca")
-	var mu sync.Mutex
-	var seen []string
+	var seen func() []string
 	st := startMCPStack(t, true, true, "auto", func(cfg *Config) {
-		target, _ := url.Parse(cfg.MCP.Servers[0].URL)
-		target.Path = ""
-		rp := httputil.NewSingleHostReverseProxy(target)
-		front := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			seen = append(seen, r.TLS.PeerCertificates[0].Subject.CommonName)
-			mu.Unlock()
-			rp.ServeHTTP(w, r)
-		}))
-		leaf := serverCA.Issue(t, testpki.Leaf{CN: "crm", IPs: []net.IP{net.IPv4(127, 0, 0, 1)}, Server: true})
-		front.Config.ErrorLog = stdlog.New(io.Discard, "", 0)
-		front.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS(t)}, ClientCAs: clientCA.Pool(), ClientAuth: tls.RequireAndVerifyClientCert}
-		front.StartTLS()
-		t.Cleanup(front.Close)
-		cfg.MCP.Servers[0].URL = front.URL + "/mcp"
+		var front string
+		front, seen = mtlsFront(t, cfg.MCP.Servers[0].URL, serverCA, clientCA)
+		cfg.MCP.Servers[0].URL = front + "/mcp"
 		cfg.MCP.Servers[0].TLS = ClientTLSConfig{CAFile: caFile, CertFile: client.CertFile, KeyFile: client.KeyFile}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -372,11 +387,27 @@ func TestMCPServerOverMTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(res.Tools) == 0 {
-		t.Fatalf("no tools listed:\n%s", string(st.logs.Bytes()))
+		t.Fatalf("no tools listed:\n%s", st.logs.Bytes())
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(seen) == 0 || seen[0] != "warden-gateway" {
-		t.Fatalf("the MCP server saw client certificates %v", seen)
+	if s := seen(); len(s) == 0 || s[0] != "warden-gateway" {
+		t.Fatalf("the MCP server saw client certificates %v", s)
+	}
+
+	// warden mcp approve fetches the definitions through the same tls.
+	path := filepath.Join(dir, "warden.yaml")
+	mc := st.cfg.MCP.Servers[0]
+	os.WriteFile(path, []byte("data_dir: "+yamlQuote(st.cfg.DataDir)+"\nmcp:\n  servers:\n    - name: crm\n      url: "+mc.URL+
+		"\n      zone: onprem\n      auth: {header: Authorization, key_env: CRM_MCP_TOKEN}\n      tls:\n        ca_file: "+yamlQuote(caFile)+
+		"\n        cert_file: "+yamlQuote(client.CertFile)+"\n        key_file: "+yamlQuote(client.KeyFile)+"\n"), 0o600)
+	var out, errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(k string) string {
+		return map[string]string{"CRM_MCP_TOKEN": crmToken}[k]
+	}}
+	before := len(seen())
+	if code := runMCP(context.Background(), c, []string{"approve", "--config", path, "--server", "crm", "--yes"}); code != exitOK {
+		t.Fatalf("approve: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if s := seen(); len(s) == before || s[len(s)-1] != "warden-gateway" {
+		t.Fatalf("approve did not present the client certificate: %v", s)
 	}
 }
