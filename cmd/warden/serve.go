@@ -85,16 +85,16 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 	}
 	defer st.close()
 	// SIGHUP reads every certificate and key file again at once.
-	hup := make(chan os.Signal, 1)
+	hup, stopHUP := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+	defer func() { signal.Stop(hup); close(stopHUP) }()
 	go func() {
 		for {
 			select {
 			case <-hup:
 				log.Info("SIGHUP: reloading certificates")
 				st.certs.reload()
-			case <-ctx.Done():
+			case <-stopHUP:
 				return
 			}
 		}
