@@ -10,7 +10,9 @@ import (
 )
 
 func TestTLSFailureNamesTheSetting(t *testing.T) {
-	wrap := func(err error) error { return &url.Error{Op: "Post", URL: "https://llm.test/v1/chat/completions", Err: err} }
+	wrap := func(err error) error {
+		return &url.Error{Op: "Post", URL: "https://llm.test/v1/chat/completions", Err: err}
+	}
 	for _, tc := range []struct {
 		name string
 		err  error
