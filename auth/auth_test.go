@@ -58,6 +58,8 @@ func newAuthFixture(t *testing.T) *authFixture {
 			{DNS: "svc.corp.internal", Name: "svc", Models: []string{"m2"}},
 			{URI: "spiffe://corp/ns/app", Models: []string{"*"}, Roles: []string{"app"}},
 			{Email: "robot@corp.example", Models: []string{"m3"}},
+			{SPIFFE: "spiffe://corp.example/ns/billing/sa/api", Name: "billing-api", Models: []string{"m4"}},
+			{SPIFFE: "spiffe://corp.example/ns/prod/*", Models: []string{"*"}, Roles: []string{"prod"}},
 		}},
 	}
 	var err error
@@ -108,6 +110,11 @@ func TestAuthenticate(t *testing.T) {
 		{"mtls dns", nil, chain(clientCert(t, "x", []string{"a.example", "svc.corp.internal"}, "", "")), MethodMTLS, "svc"},
 		{"mtls uri", nil, chain(clientCert(t, "x", nil, "spiffe://corp/ns/app", "")), MethodMTLS, "spiffe://corp/ns/app"},
 		{"mtls email", nil, chain(clientCert(t, "x", nil, "", "robot@corp.example")), MethodMTLS, "robot@corp.example"},
+		{"mtls spiffe id", nil, chain(clientCert(t, "", nil, "spiffe://corp.example/ns/billing/sa/api", "")), MethodMTLS, "billing-api"},
+		{"mtls spiffe path pattern names the caller", nil, chain(clientCert(t, "", nil, "spiffe://corp.example/ns/prod/sa/worker", "")), MethodMTLS, "spiffe://corp.example/ns/prod/sa/worker"},
+		{"spiffe pattern is a path, not a string prefix", nil, chain(clientCert(t, "", nil, "spiffe://corp.example/ns/production/sa/x", "")), "", ""},
+		{"spiffe id of another trust domain", nil, chain(clientCert(t, "", nil, "spiffe://evil.example/ns/prod/sa/worker", "")), "", ""},
+		{"not a valid spiffe id", nil, chain(clientCert(t, "", nil, "spiffe://corp.example/ns/prod/sa/../x", "")), "", ""},
 		{"mtls wins over bearer", map[string]string{"Authorization": "Bearer " + f.apiKey}, chain(clientCert(t, "batch-job", nil, "", "")), MethodMTLS, "batch-job"},
 		{"unmapped cert falls back to bearer", map[string]string{"Authorization": "Bearer " + f.apiKey}, chain(clientCert(t, "stranger", nil, "", "")), MethodAPIKey, "alice"},
 		{"unverified cert is ignored", nil, unverified(clientCert(t, "batch-job", nil, "", "")), "", ""},
@@ -157,6 +164,9 @@ func TestNewValidation(t *testing.T) {
 		"mtls two selectors": {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{CN: "a", DNS: "b", Models: []string{"m"}}}}},
 		"mtls no selector":   {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{Models: []string{"m"}}}}},
 		"mtls no models":     {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{CN: "a"}}}},
+		"spiffe not an id":   {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{SPIFFE: "https://corp.example/x", Models: []string{"m"}}}}},
+		"spiffe inner *":     {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{SPIFFE: "spiffe://corp.example/ns/*/x", Models: []string{"m"}}}}},
+		"spiffe and cn":      {MTLS: MTLSConfig{Principals: []MTLSPrincipal{{SPIFFE: "spiffe://corp.example/x", CN: "x", Models: []string{"m"}}}}},
 		"negative cache ttl": {APIKeys: APIKeyConfig{CacheTTL: -time.Second}},
 		"bad token lifetime": {Tokens: TokenConfig{Lifetime: time.Hour}},
 	} {

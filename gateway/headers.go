@@ -134,7 +134,7 @@ func (s *Server) send(ctx context.Context, u *Upstream, x *exchange) (*http.Resp
 	if u.Handler != nil {
 		return serveInProcess(u.Handler, req), nil
 	}
-	resp, err := s.client.Do(req)
+	resp, err := u.client.Do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -67,7 +67,11 @@ type MCPServer struct {
 	// Allow says who may call which tool. Deny by default: a caller no
 	// rule admits sees no tools and calls none.
 	Allow []MCPAllow
+	// Transport, when set, carries the requests to URL instead of the
+	// gateway's shared transport (the server's own TLS settings).
+	Transport http.RoundTripper
 
+	client  *http.Client // Transport's, or the gateway's shared one
 	base    *url.URL
 	fetcher ToolFetcher
 	// sessions binds each 2025-11-25 session the server handed out to
@@ -333,7 +337,8 @@ func (s *Server) initMCP() error {
 			return fmt.Errorf("gateway: mcp.servers[%d]: name %s is used twice", i, m.Name)
 		}
 		seen[m.Name] = true
-		m.fetcher = s.deps.MCP.NewFetcher(s.mcpClient(m), m.endpoint(), m.authHeader())
+		m.client = s.mcpClient(m)
+		m.fetcher = s.deps.MCP.NewFetcher(m.client, m.endpoint(), m.authHeader())
 	}
 	s.pins = s.deps.MCP.Pins
 	if s.pins == nil {

@@ -424,13 +424,19 @@ func (s *Server) callMCP(x *exchange) (*http.Response, *apiError) {
 	if srv.Handler != nil {
 		resp = serveInProcess(srv.Handler, req)
 	} else {
-		resp, err = s.client.Do(req)
+		resp, err = srv.client.Do(req)
 	}
 	x.upstream += time.Since(t)
 	if err != nil {
 		deadline.Stop()
 		cancel()
-		return nil, upstreamError(sendErrorType(x.ctx, uctx))
+		code := sendErrorType(x.ctx, uctx)
+		if why := tlsFailure(err); why != "" && code == "upstream_unreachable" {
+			code = "upstream_tls"
+			x.rec.Reasons = append(x.rec.Reasons, "MCP server "+srv.Name+": TLS: "+why)
+			s.log.Warn("MCP server TLS failed", "request_id", x.rec.RequestID, "server", srv.Name, "reason", why)
+		}
+		return nil, upstreamError(code)
 	}
 	x.deadline, x.cancel = deadline, cancel
 	x.up = &Upstream{Name: srv.Name, Zone: srv.Zone}

@@ -80,7 +80,11 @@ func (s *Server) toolState(ctx context.Context, x *exchange, srv *MCPServer, too
 	defer cancel()
 	defs, err := srv.fetcher.FetchIn(fctx, x.r.Header.Get("Mcp-Session-Id"), x.mcp.version)
 	if err != nil {
-		s.log.Warn("MCP tool definitions could not be fetched", "server", srv.Name, "error", scrubError(err))
+		if why := tlsFailure(err); why != "" {
+			s.log.Warn("MCP tool definitions could not be fetched", "server", srv.Name, "reason", "TLS: "+why)
+		} else {
+			s.log.Warn("MCP tool definitions could not be fetched", "server", srv.Name, "error", scrubError(err))
+		}
 		return nil, err
 	}
 	states, err := s.learnTools(ctx, srv, defs, true)
@@ -155,6 +159,9 @@ func (s *Server) learnTools(ctx context.Context, srv *MCPServer, defs []json.Raw
 // serves srv's in-process handler.
 func (s *Server) mcpClient(srv *MCPServer) *http.Client {
 	if srv.Handler == nil {
+		if srv.Transport != nil {
+			return upstreamClient(srv.Transport)
+		}
 		return s.client
 	}
 	return &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {

@@ -28,6 +28,7 @@ type Metrics struct {
 	streamErrors  prometheus.Counter
 	auditFailures prometheus.Counter
 	limiterUp     prometheus.Gauge
+	certExpiry    *prometheus.GaugeVec
 }
 
 // NewMetrics registers the gateway's metrics in reg (a new registry when
@@ -58,9 +59,11 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 		streamErrors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_stream_errors_total", Help: "Streams ended by the gateway because the upstream stream was malformed or could not be guarded."}),
 		auditFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "warden_audit_failures_total", Help: "Requests whose audit record could not be written."}),
 		limiterUp:     prometheus.NewGauge(prometheus.GaugeOpts{Name: "warden_rate_limiter_up", Help: "1 while the rate limiter answers, 0 while it does not (requests are refused with 503)."}),
+		certExpiry: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "warden_tls_certificate_expiry_seconds",
+			Help: "When each configured certificate expires (its NotAfter, Unix seconds), by use: server, upstream:NAME or mcp:NAME."}, []string{"use"}),
 	}
 	m.limiterUp.Set(1)
-	reg.MustRegister(m.requests, m.overhead, m.upstream, m.findings, m.blocked, m.rateLimited, m.restores, m.leaks, m.neutralised, m.holdBack, m.streamErrors, m.auditFailures, m.limiterUp,
+	reg.MustRegister(m.requests, m.overhead, m.upstream, m.findings, m.blocked, m.rateLimited, m.restores, m.leaks, m.neutralised, m.holdBack, m.streamErrors, m.auditFailures, m.limiterUp, m.certExpiry,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -68,6 +71,12 @@ func NewMetrics(reg *prometheus.Registry) *Metrics {
 // Handler serves the metrics in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// CertificateExpiry records when the certificate in use for use
+// (server, upstream:NAME, mcp:NAME) expires; set again after each reload.
+func (m *Metrics) CertificateExpiry(use string, notAfter time.Time) {
+	m.certExpiry.WithLabelValues(use).Set(float64(notAfter.Unix()))
 }
 
 func (m *Metrics) observe(endpoint, model string, status int, overhead, upstream time.Duration) {

@@ -45,6 +45,12 @@ func (s *Server) call(x *exchange) (*http.Response, *apiError) {
 		if err != nil {
 			x.upstream += time.Since(t)
 			code := sendErrorType(x.ctx, uctx)
+			if why := tlsFailure(err); why != "" && code == "upstream_unreachable" {
+				// Fail closed, and say which upstream and which setting.
+				code = "upstream_tls"
+				x.rec.Reasons = append(x.rec.Reasons, "upstream "+u.Name+": TLS: "+why)
+				s.log.Warn("upstream TLS failed", "request_id", x.rec.RequestID, "upstream", u.Name, "reason", why)
+			}
 			x.endUpstream(0, code)
 			stop()
 			u.markFailure()
@@ -129,6 +135,9 @@ func upstreamError(code string) *apiError {
 			Msg: "the upstream did not answer within server.upstream_timeout"}
 	case "canceled":
 		return &apiError{Status: 499, Type: "api_error", Code: "canceled", Msg: "the caller went away"}
+	case "upstream_tls":
+		return &apiError{Status: http.StatusBadGateway, Type: "api_error", Code: "upstream_tls",
+			Msg: "no upstream could be reached over TLS (the gateway's log names the upstream and the cause)"}
 	case "upstream_read":
 		return &apiError{Status: http.StatusBadGateway, Type: "api_error", Code: "upstream_read",
 			Msg: "the upstream's response broke off; no upstream answered in full"}

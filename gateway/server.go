@@ -248,16 +248,18 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		tracing:   deps.TracerProvider != nil,
 		leakTypes: leakTypes,
 		sanitize:  sanitize,
-		client: &http.Client{
-			Transport: &http.Transport{
-				Proxy:               nil,
-				MaxIdleConnsPerHost: 256,
-				IdleConnTimeout:     90 * time.Second,
-				ForceAttemptHTTP2:   true,
-			},
-			// An upstream's redirect is its error; never follow it.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client: upstreamClient(&http.Transport{
+			Proxy:               nil,
+			MaxIdleConnsPerHost: 256,
+			IdleConnTimeout:     90 * time.Second,
+			ForceAttemptHTTP2:   true,
+		}),
+	}
+	for _, u := range cfg.Upstreams {
+		u.client = s.client
+		if u.Transport != nil {
+			u.client = upstreamClient(u.Transport)
+		}
 	}
 	maxBody := int(min(cfg.MaxBodyBytes, 1<<40))
 	maxResp := int(min(cfg.MaxResponseBytes, 1<<40))
@@ -289,6 +291,13 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	s.routes()
 	return s, nil
+}
+
+// upstreamClient is the client that calls upstreams and MCP servers
+// through t. An upstream's redirect is its error; it is never followed.
+func upstreamClient(t http.RoundTripper) *http.Client {
+	return &http.Client{Transport: t,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func (s *Server) routes() {

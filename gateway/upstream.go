@@ -42,7 +42,13 @@ type Upstream struct {
 	// Check, when set, is asked before each request whether the upstream
 	// may serve the model (e.g. the model registry's approval).
 	Check func(ctx context.Context, model string) error
+	// Transport, when set, carries the requests to URL instead of the
+	// gateway's shared transport: one with the upstream's own TLS
+	// settings (a private CA, a client certificate). Redirects are never
+	// followed either way.
+	Transport http.RoundTripper
 
+	client    *http.Client // Transport's, or the gateway's shared one
 	base      *url.URL
 	addr      []attribute.KeyValue // server.address and server.port, for spans
 	failures  atomic.Int32

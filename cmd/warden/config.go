@@ -220,6 +220,16 @@ type ServerConfig struct {
 	Limits LimitsConfig `yaml:"limits"`
 	// LogLevel is debug, info, warn or error. Default info.
 	LogLevel string `yaml:"log_level"`
+	// RequireTLSZones are zones (onprem, …) whose upstreams and MCP
+	// servers must be called over https://: a plain http:// one in such
+	// a zone is refused at start, even on loopback and even with
+	// insecure: true. Default none.
+	RequireTLSZones []string `yaml:"require_tls_zones"`
+	// CertReloadInterval is how often the certificate and key files
+	// (server.tls and every tls.cert_file) are checked for a change; a
+	// changed pair is loaded for new connections without a restart
+	// (SIGHUP checks at once). Between 1s and 1h. Default 5s.
+	CertReloadInterval Duration `yaml:"cert_reload_interval"`
 }
 
 // AuditConfig tunes the audit log.
@@ -238,6 +248,10 @@ type AuditConfig struct {
 
 // TLSConfig enables HTTPS and mTLS.
 type TLSConfig struct {
+	// CertFile and KeyFile are the gateway's certificate chain (leaf
+	// first) and its key, PEM. Reloaded when they change (see
+	// server.cert_reload_interval): connections made after a reload get
+	// the new certificate, those open keep theirs.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 	// ClientCA is a PEM bundle; when set, client certificates signed by
@@ -285,6 +299,16 @@ type UpstreamConfig struct {
 	// (Anthropic) or api-key (Azure OpenAI). Default: x-api-key for
 	// /v1/messages, bearer for the other APIs.
 	Auth string `yaml:"auth"`
+	// TLS is how the upstream is reached over https://: a private CA, a
+	// client certificate (mTLS), the name to verify, the lowest version.
+	// Default: the system roots, no client certificate, TLS 1.2.
+	TLS ClientTLSConfig `yaml:"tls"`
+	// Insecure allows a plain http:// URL to a host that is not
+	// loopback (named in a warning at start). Default false: plain HTTP
+	// only to localhost, 127.0.0.0/8 and ::1. It never turns off
+	// certificate checks, and a zone of server.require_tls_zones refuses
+	// plain HTTP regardless.
+	Insecure bool `yaml:"insecure"`
 }
 
 // TelemetryConfig configures OpenTelemetry export.
@@ -496,6 +520,32 @@ func (c *Config) validate() error {
 	if (c.Server.TLS.CertFile == "") != (c.Server.TLS.KeyFile == "") {
 		return fmt.Errorf("%s: server.tls: cert_file and key_file go together", where)
 	}
+	if c.Server.TLS.ClientCA != "" && c.Server.TLS.CertFile == "" {
+		return fmt.Errorf("%s: server.tls.client_ca: needs cert_file and key_file (mTLS is served over HTTPS)", where)
+	}
+	for i, z := range c.Server.RequireTLSZones {
+		if z == "" {
+			return fmt.Errorf("%s: server.require_tls_zones[%d]: empty", where, i)
+		}
+	}
+	if d := time.Duration(c.Server.CertReloadInterval); d != 0 && (d < time.Second || d > time.Hour) {
+		return fmt.Errorf("%s: server.cert_reload_interval: %s is not between 1s and 1h", where, d)
+	}
+	for i, u := range c.Upstreams {
+		if u.URL == "" {
+			if !u.TLS.isZero() || u.Insecure {
+				return fmt.Errorf("%s: upstreams[%d]: tls and insecure need a url (upstream %s is the built-in echo)", where, i, u.Name)
+			}
+			continue
+		}
+		zone := u.Zone
+		if zone == "" {
+			zone = "cloud"
+		}
+		if err := checkTransport(fmt.Sprintf("upstreams[%d]", i), "upstream "+u.Name, u.URL, zone, u.Insecure, u.TLS, c.Server.RequireTLSZones); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+	}
 	if t := c.Telemetry.Traces; t.url != "" {
 		// The URL is not echoed: collector URLs may carry credentials.
 		if u, err := url.Parse(t.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -505,5 +555,5 @@ func (c *Config) validate() error {
 	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
 	}
-	return c.MCP.validate(where)
+	return c.MCP.validate(where, c.Server.RequireTLSZones)
 }

@@ -54,6 +54,7 @@ func commands() map[string]command {
 		"policy":  {"test what the policy decides for a request", runPolicy},
 		"probe":   {"throw the catalogue of boundary attacks at a gateway", runProbe},
 		"serve":   {"run the gateway (OpenAI- and Anthropic-compatible)", runServe},
+		"tls":     {"check the configured certificates: chains, names, expiry", runTLS},
 		"version": {"print the version", runVersion},
 	}
 }

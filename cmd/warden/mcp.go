@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os/user"
@@ -75,6 +77,13 @@ type MCPServerConfig struct {
 	Pin string `yaml:"pin"`
 	// Allow says who may call which tools. Deny by default.
 	Allow []MCPAllowConfig `yaml:"allow"`
+	// TLS is how the server is reached over https://, as an upstream's
+	// tls (ca_file, system_roots, cert_file, key_file, server_name,
+	// min_version).
+	TLS ClientTLSConfig `yaml:"tls"`
+	// Insecure allows a plain http:// URL to a host that is not
+	// loopback, as an upstream's insecure.
+	Insecure bool `yaml:"insecure"`
 }
 
 // MCPAuthConfig is the credential injected into requests to a server.
@@ -103,7 +112,7 @@ type MCPAllowConfig struct {
 }
 
 // validate checks the mcp section; errors name the key.
-func (m *MCPConfig) validate(where string) error {
+func (m *MCPConfig) validate(where string, requireTLS []string) error {
 	seen := map[string]bool{}
 	if m.Resource != "" {
 		if u, err := url.Parse(m.Resource); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
@@ -129,6 +138,14 @@ func (m *MCPConfig) validate(where string) error {
 			// The URL is not echoed: it may carry credentials.
 			if u, err := url.Parse(s.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				return fmt.Errorf("%s: %s.url: want an http:// or https:// URL (server %s)", where, key, s.Name)
+			}
+		}
+		if s.URL == "" && (!s.TLS.isZero() || s.Insecure) {
+			return fmt.Errorf("%s: %s: tls and insecure need a url (server %s is a stdio server)", where, key, s.Name)
+		}
+		if s.URL != "" {
+			if err := checkTransport(key, "MCP server "+s.Name, s.URL, mcpZone(s), s.Insecure, s.TLS, requireTLS); err != nil {
+				return fmt.Errorf("%s: %w", where, err)
 			}
 		}
 		if len(s.Command) > 0 && s.Command[0] == "" {
@@ -222,7 +239,7 @@ func contains(list []string, s string) bool {
 // each server's credential from the environment. With stdio set
 // (`warden mcp run`) only the servers it names are built, each served
 // in process by its handler.
-func mcpServers(cfg *Config, c *cli, stdio map[string]http.Handler) ([]*gateway.MCPServer, error) {
+func mcpServers(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler, cs *certSet) ([]*gateway.MCPServer, error) {
 	var out []*gateway.MCPServer
 	for i, s := range cfg.MCP.Servers {
 		if stdio != nil {
@@ -249,20 +266,25 @@ func mcpServers(cfg *Config, c *cli, stdio map[string]http.Handler) ([]*gateway.
 		if err != nil {
 			return nil, fmt.Errorf("mcp.servers[%d].%w", i, err)
 		}
+		k := fmt.Sprintf("mcp.servers[%d]", i)
+		tr, err := cs.clientTransport(ctx, k, "mcp:"+s.Name, s.TLS)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil {
+			m.Transport = tr
+		}
+		if s.Insecure {
+			insecureWarning(log, k, "MCP server "+s.Name, s.URL)
+		}
 		out = append(out, m)
 	}
 	return out, nil
 }
 
 func mcpServer(s MCPServerConfig, c *cli) (*gateway.MCPServer, error) {
-	m := &gateway.MCPServer{Name: s.Name, URL: s.URL, Zone: s.Zone, Tools: s.Tools, RestoreArgs: s.RestoreArgs,
+	m := &gateway.MCPServer{Name: s.Name, URL: s.URL, Zone: mcpZone(s), Tools: s.Tools, RestoreArgs: s.RestoreArgs,
 		AutoPin: s.Pin == "auto", ToolRestore: map[string]bool{}}
-	if m.Zone == "" {
-		m.Zone = "cloud"
-		if u, err := url.Parse(s.URL); err == nil && isLoopbackHost(u.Hostname()) {
-			m.Zone = "onprem"
-		}
-	}
 	for t, o := range s.Overrides {
 		if o.RestoreArgs != nil {
 			m.ToolRestore[t] = *o.RestoreArgs
@@ -288,8 +310,27 @@ func mcpServer(s MCPServerConfig, c *cli) (*gateway.MCPServer, error) {
 	return m, nil
 }
 
+// mcpZone is a server's zone: its own, else onprem for a loopback URL
+// and cloud for another.
+func mcpZone(s MCPServerConfig) string {
+	if s.Zone != "" {
+		return s.Zone
+	}
+	if u, err := url.Parse(s.URL); err == nil && isLoopbackHost(u.Hostname()) {
+		return "onprem"
+	}
+	return "cloud"
+}
+
+// isLoopbackHost says whether h names this machine: localhost or a
+// loopback address (127.0.0.0/8, ::1), written literally. Another name
+// is not looked up: what it resolves to can change.
 func isLoopbackHost(h string) bool {
-	return h == "localhost" || strings.HasPrefix(h, "127.") || h == "::1"
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
 }
 
 // toolInspector adapts package toolpin to the gateway.
@@ -373,9 +414,26 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 	if m.AuthHeader != "" {
 		h.Set(m.AuthHeader, m.AuthValue)
 	}
+	// The server is reached as the gateway reaches it: its tls settings.
+	cs := newCertSet(slog.New(slog.DiscardHandler), nil, 0)
+	defer cs.close()
+	client := &http.Client{Timeout: 30 * time.Second}
+	for i, s := range cfg.MCP.Servers {
+		if s.Name != sc.Name {
+			continue
+		}
+		tr, err := cs.clientTransport(ctx, fmt.Sprintf("mcp.servers[%d]", i), "mcp:"+s.Name, s.TLS)
+		if err != nil {
+			fmt.Fprintln(c.stderr, "warden mcp approve:", err)
+			return exitUsage
+		}
+		if tr != nil {
+			client.Transport = tr
+		}
+	}
 	fmt.Fprintf(c.stderr, "warden mcp approve: fetching the tool definitions of %s\n", sc.Name)
 	fctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defs, err := toolpin.Fetch(fctx, &http.Client{Timeout: 30 * time.Second}, sc.URL, h)
+	defs, err := toolpin.Fetch(fctx, client, sc.URL, h)
 	cancel()
 	if err != nil {
 		fmt.Fprintln(c.stderr, "warden mcp approve: could not list the server's tools:", err)

@@ -263,6 +263,7 @@ func startProbeGateway(ctx context.Context, cfg *Config, c *cli, chatModel, msgM
 	pc.Upstreams = nil
 	for _, u := range cfg.Upstreams {
 		u.URL, u.KeyEnv, u.RequireApproved = upURL, "", false
+		u.TLS, u.Insecure = ClientTLSConfig{}, false // the stand-in is plain HTTP on loopback
 		pc.Upstreams = append(pc.Upstreams, u)
 	}
 	if len(pc.Upstreams) == 0 {

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,7 +9,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -47,6 +47,11 @@ With telemetry.traces.endpoint (or OTEL_EXPORTER_OTLP_ENDPOINT) set, each
 request is a span sent over OTLP/HTTP: names, counts and decisions in the
 gen_ai.* conventions, never content. Queued spans are flushed on stop.
 
+Certificate and key files (server.tls, each tls.cert_file) are reloaded
+when they change (checked every server.cert_reload_interval) and on
+SIGHUP: new connections get the new pair, open ones keep theirs, and a
+broken pair is refused with the old one kept.
+
 Stops gracefully on SIGINT/SIGTERM, letting streams in flight finish
 (server.shutdown_timeout). Logs are JSON lines on standard error and never
 contain prompt text, values, keys or tokens.
@@ -73,17 +78,32 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		return exitUsage
 	}
 	log := newLogger(c, cfg.Server.LogLevel)
-	gw, closeAll, err := buildGateway(ctx, cfg, c, log)
+	st, err := buildStack(ctx, cfg, c, log, nil)
 	if err != nil {
 		fmt.Fprintln(c.stderr, "warden serve:", err)
 		return exitUsage
 	}
-	defer closeAll()
+	defer st.close()
+	// SIGHUP reads every certificate and key file again at once.
+	hup, stopHUP := make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(stopHUP) }()
+	go func() {
+		for {
+			select {
+			case <-hup:
+				log.Info("SIGHUP: reloading certificates")
+				st.certs.reload()
+			case <-stopHUP:
+				return
+			}
+		}
+	}()
 
-	srv := newHTTPServer(cfg, gw, log)
+	srv := newHTTPServer(cfg, st.gw, log)
 	scheme := "http"
 	if cfg.Server.TLS.CertFile != "" {
-		tc, err := serverTLS(cfg.Server.TLS)
+		tc, err := serverTLS(cfg.Server.TLS, st.certs.server)
 		if err != nil {
 			fmt.Fprintln(c.stderr, "warden serve: server.tls:", err)
 			return exitUsage
@@ -102,7 +122,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 	errc := make(chan error, 1)
 	go func() {
 		if srv.TLSConfig != nil {
-			errc <- srv.ServeTLS(ln, cfg.Server.TLS.CertFile, cfg.Server.TLS.KeyFile)
+			errc <- srv.ServeTLS(ln, "", "") // the pair comes from GetCertificate
 		} else {
 			errc <- srv.Serve(ln)
 		}
@@ -193,15 +213,32 @@ func buildGateway(ctx context.Context, cfg *Config, c *cli, log *slog.Logger) (*
 // stdio, each served in process by its handler (`warden mcp run`); nil
 // stdio: the config's servers with a url.
 func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler) (*gateway.Server, func(), error) {
+	st, err := buildStack(ctx, cfg, c, log, stdio)
+	if err != nil {
+		return nil, nil, err
+	}
+	return st.gw, st.close, nil
+}
+
+// gatewayStack is a built gateway with what runs beside it.
+type gatewayStack struct {
+	gw    *gateway.Server
+	certs *certSet // the certificate pairs in use, reloaded when they change
+	close func()   // stops it all, in reverse order of start
+}
+
+// buildStack builds the gateway (as buildGatewayWith) and its
+// certificates.
+func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler) (*gatewayStack, error) {
 	var closers []func()
 	closeAll := func() {
 		for i := len(closers) - 1; i >= 0; i-- {
 			closers[i]()
 		}
 	}
-	fail := func(err error) (*gateway.Server, func(), error) {
+	fail := func(err error) (*gatewayStack, error) {
 		closeAll()
-		return nil, nil, err
+		return nil, err
 	}
 	eng, err := detect.New(cfg.Detect)
 	if err != nil {
@@ -236,8 +273,17 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 	}
 	closers = append(closers, func() { alog.Close() })
 	registry := modelguard.NewRegistry(db)
+	metrics := gateway.NewMetrics(nil)
+	cs := newCertSet(log, metrics, time.Duration(cfg.Server.CertReloadInterval))
+	cs.audit = alog
+	closers = append(closers, cs.close)
+	if t := cfg.Server.TLS; t.CertFile != "" {
+		if cs.server, err = cs.add("server", "server.tls", t.CertFile, t.KeyFile); err != nil {
+			return fail(err)
+		}
+	}
 
-	ups, err := upstreams(cfg, c, registry)
+	ups, err := upstreams(ctx, cfg, c, log, registry, cs)
 	if err != nil {
 		return fail(err)
 	}
@@ -289,7 +335,7 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 		}
 	}
 	authenticate := gatewayAuth{authn}
-	mcps, err := mcpServers(cfg, c, stdio)
+	mcps, err := mcpServers(ctx, cfg, c, log, stdio, cs)
 	if err != nil {
 		return fail(err)
 	}
@@ -304,6 +350,9 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 		return fail(err)
 	}
 	closers = append(closers, closeTraces)
+	if len(cs.entries) > 0 {
+		checks = append(checks, gateway.Check{Name: "certificates", Check: cs.check})
+	}
 	gw, err := gateway.New(gcfg, gateway.Deps{
 		Auth:           authenticate,
 		Detector:       eng,
@@ -311,6 +360,7 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 		Tokens:         vaultTokens{v: v},
 		Limiter:        limiter,
 		Auditor:        alog,
+		Metrics:        metrics,
 		TracerProvider: tp,
 		Checks:         checks,
 		MCP: gateway.MCPDeps{Pins: toolpin.NewStore(db), Inspector: toolInspector{&toolpin.Inspector{Phrases: cfg.MCP.InstructionPhrases}},
@@ -326,7 +376,8 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
 	}
-	return gw, closeAll, nil
+	cs.start()
+	return &gatewayStack{gw: gw, certs: cs, close: closeAll}, nil
 }
 
 func (l Limit) limit() ratelimit.Limit {
@@ -335,7 +386,7 @@ func (l Limit) limit() ratelimit.Limit {
 
 // upstreams builds the gateway's upstreams; with none configured (or an
 // empty URL) the built-in echo upstream serves.
-func upstreams(cfg *Config, c *cli, registry *modelguard.Registry) ([]*gateway.Upstream, error) {
+func upstreams(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, registry *modelguard.Registry, cs *certSet) ([]*gateway.Upstream, error) {
 	if len(cfg.Upstreams) == 0 {
 		return []*gateway.Upstream{echoUpstream("echo", "cloud", nil)}, nil
 	}
@@ -365,6 +416,17 @@ func upstreams(cfg *Config, c *cli, registry *modelguard.Registry) ([]*gateway.U
 			}
 		}
 		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models, Auth: u.Auth}
+		k := fmt.Sprintf("upstreams[%d]", i)
+		tr, err := cs.clientTransport(ctx, k, "upstream:"+u.Name, u.TLS)
+		if err != nil {
+			return nil, err
+		}
+		if tr != nil {
+			up.Transport = tr
+		}
+		if u.Insecure {
+			insecureWarning(log, k, "upstream "+u.Name, u.URL)
+		}
 		if u.RequireApproved {
 			up.Check = registry.Approved
 		}
@@ -439,21 +501,4 @@ func auditAccess(roles []string, authn *auth.Authenticator, h http.Handler) http
 		}
 		http.Error(w, "audit log: a role in audit.roles is required", http.StatusForbidden)
 	})
-}
-
-func serverTLS(t TLSConfig) (*tls.Config, error) {
-	tc := &tls.Config{MinVersion: tls.VersionTLS12}
-	if t.ClientCA != "" {
-		pem, err := os.ReadFile(t.ClientCA)
-		if err != nil {
-			return nil, err
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, errors.New("client_ca: no PEM certificates found")
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
-	}
-	return tc, nil
 }
