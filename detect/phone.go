@@ -1,6 +1,9 @@
 package detect
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/nyaruka/phonenumbers"
@@ -146,6 +149,9 @@ var (
 
 func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	t := s.text
+	if r.plus && r.ngroups == 1 && r.glen[0] <= 3 && nr.intlParen(s, r) {
+		return
+	}
 	// Only the whole run: a phone number is not the head of a longer
 	// digit run (that is a card, an account or an id).
 	k := r.ngroups
@@ -211,15 +217,23 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	const validBonus = 0.15
 	min := s.minScore("PHONE_NUMBER")
 	if base+validBonus < min {
-		return // cannot pass even if valid: skip the library
+		// Cannot pass even if valid: skip the library.
+		if !r.plus {
+			nr.regionPhone(s, r, k, start, e)
+		}
+		return
 	}
 	if base < min && d.valid() {
 		base += validBonus
+	}
+	if base < min && !r.plus && nr.regionPhone(s, r, k, start, e) {
+		return
 	}
 	nr.addPhone(s, start, e, base, ctx)
 }
 
 func (nr *numberRecognizer) addPhone(s *Scan, start, e int, score float64, ctx string) {
+	e = phoneExt(s.text, e)
 	if score > 1 {
 		score = 1
 	}
@@ -244,6 +258,7 @@ func (nr *numberRecognizer) nationalPhone(s *Scan, r *numRun, k, start, e int) {
 	digits := r.digits[:n]
 	for i := 0; i < k; i++ {
 		if r.glen[i] < 2 {
+			nr.regionPhone(s, r, k, start, e) // "0 532 123 45 67"
 			return
 		}
 	}
@@ -275,10 +290,12 @@ func (nr *numberRecognizer) nationalPhone(s *Scan, r *numRun, k, start, e int) {
 		// A plain run with a leading zero is an id as often: it needs
 		// a phone word and a valid number.
 		if weak || !nr.phones.anyValid(digits, trunkRegions, true, nil) {
+			nr.regionPhone(s, r, k, start, e)
 			return
 		}
 	case weak:
 		if !nr.phones.anyValid(digits, trunkRegions, true, r.glen[:k]) {
+			nr.regionPhone(s, r, k, start, e)
 			return
 		}
 		score = 0.5
@@ -309,6 +326,7 @@ func (nr *numberRecognizer) foreignPhone(s *Scan, r *numRun, k, start, e int) {
 	}
 	ctx := s.Context(start, e, phoneContext)
 	if ctx == "" || ctx == "number" || !nr.phones.anyValid(r.digits[:n], plainRegions, false, nil) {
+		nr.regionPhone(s, r, k, start, e)
 		return
 	}
 	nr.addPhone(s, start, e, 0.8, ctx)
@@ -469,4 +487,315 @@ func classifyPhone(r *numRun, k int) (phoneShape, bool) {
 		return shapeDashed334, true
 	}
 	return shapeOther, true
+}
+
+// PhoneConfig tunes phone-number detection (config key detect.phone).
+type PhoneConfig struct {
+	// DefaultRegions lists ISO 3166-1 alpha-2 region codes ("US", "GB",
+	// "TR") whose national-format numbers, written without +CC and
+	// without a phone word near them, are reported when libphonenumber
+	// finds them valid for the region: "0532 123 45 67" with [TR],
+	// "4155550132" with [US].
+	//
+	// Default none. North American numbers written the way they are
+	// printed (555-123-4567, (555) 123-4567) are found by their shape
+	// whatever this says, and other national numbers are found with a
+	// phone word near them, when the document also holds an
+	// international number of the same country ("+90 532 … , 0535 …"),
+	// or when grouped exactly as their country prints them. A bare run
+	// of 10 or 11 digits is valid somewhere in most numbering plans, so
+	// a gateway that sees traffic from every country would read order
+	// numbers and ids as phones; a deployment that knows where its users
+	// live opts in.
+	DefaultRegions []string `yaml:"default_regions"`
+}
+
+// phoneRegionCodes validates cfg.DefaultRegions and returns their
+// country calling codes, without repeats.
+func phoneRegionCodes(cfg PhoneConfig) ([]int, error) {
+	var ccs []int
+	for i, r := range cfg.DefaultRegions {
+		cc := 0
+		if len(r) == 2 && isUpper(r[0]) && isUpper(r[1]) {
+			cc = phonenumbers.GetCountryCodeForRegion(r)
+		}
+		if cc == 0 {
+			return nil, fmt.Errorf("detect: phone.default_regions[%d]: %q is not an ISO 3166-1 alpha-2 region code with a numbering plan (upper case, e.g. \"GB\")", i, r)
+		}
+		if !slices.Contains(ccs, cc) {
+			ccs = append(ccs, cc)
+		}
+	}
+	return ccs, nil
+}
+
+// Scores of national-format numbers read in a region that configuration
+// or the document names.
+const (
+	phoneDocRegion     = 0.75 // the document holds +CC of the same country
+	phoneDefaultRegion = 0.7  // detect.phone.default_regions
+	phoneRegionContext = 0.2  // a phone word near it as well
+)
+
+// regionPhone reads the first k groups of r as a national number of a
+// configured default region or of the country whose +CC the document
+// carries near it, and adds it when it is valid there. It reports
+// whether it added a finding.
+func (nr *numberRecognizer) regionPhone(s *Scan, r *numRun, k, start, e int) bool {
+	n := r.ndigits(k)
+	if n < 6 || n > 13 || groupBefore(s.text, start) {
+		return false
+	}
+	for i := 0; i < k; i++ {
+		if r.glen[i] < 2 && !(i == 0 && r.digits[0] == '0') {
+			return false // "0 532 123 45 67" is the only one-digit group
+		}
+	}
+	digits := r.digits[:n]
+	try := func(cc int) bool {
+		nsn := digits
+		if digits[0] == '0' && cc != 39 {
+			nsn = digits[1:]
+		}
+		d := phoneDigits{cc: cc, nsn: nsn}
+		for _, c := range d.nsn {
+			if c != '0' {
+				break
+			}
+			d.zeros++
+		}
+		return len(nsn) >= 4 && nr.phones.possible(d) && d.valid()
+	}
+	score := 0.0
+	if s.e != nil {
+		for _, cc := range s.e.phoneCCs {
+			if try(cc) {
+				score = phoneDefaultRegion
+				break
+			}
+		}
+	}
+	if score == 0 {
+		if cc := docCountryCode(s.text, start, e); cc > 0 && try(cc) {
+			score = phoneDocRegion
+		}
+	}
+	if score == 0 {
+		return false
+	}
+	ctx := s.Context(start, e, phoneContext)
+	if ctx != "" {
+		score += phoneRegionContext
+	}
+	nr.addPhone(s, start, e, score, ctx)
+	return true
+}
+
+// docWindow bounds how far from a national number docCountryCode looks
+// for an international one.
+const docWindow = 200
+
+// docCountryCode returns the country calling code of the nearest
+// international number ("+90 532 123 45 67", "+639171234567") within
+// docWindow bytes of [start, end), or 0. A '+' counts only before a
+// country code and at least seven more digits.
+func docCountryCode(t string, start, end int) int {
+	lo, hi := max(0, start-docWindow), min(len(t), end+docWindow)
+	best, bestDist := 0, len(t)+1
+	for i := lo; i < hi; i++ {
+		p := strings.IndexByte(t[i:hi], '+')
+		if p < 0 {
+			break
+		}
+		i += p
+		if i+1 >= len(t) || !isDigit(t[i+1]) || (i > 0 && isAlnum(t[i-1])) {
+			continue
+		}
+		if i >= start && i < end {
+			continue
+		}
+		cc := intlCountryCode(t, i+1)
+		if cc == 0 {
+			continue
+		}
+		dist := start - i
+		if i >= end {
+			dist = i - end
+		}
+		if dist < bestDist {
+			best, bestDist = cc, dist
+		}
+	}
+	return best
+}
+
+// intlCountryCode reads a country calling code at i and counts the digits
+// after it (separated by spaces, dashes, dots or brackets); it returns the
+// code when at least seven follow, else 0.
+func intlCountryCode(t string, i int) int {
+	cc := 0
+	j := i
+	for l := 1; l <= 3 && j < len(t) && isDigit(t[j]); l++ {
+		cc = cc*10 + int(t[j]-'0')
+		j++
+		if phonenumbers.GetRegionCodeForCountryCode(cc) != "ZZ" {
+			break
+		}
+		if l == 3 {
+			return 0
+		}
+	}
+	if phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
+		return 0
+	}
+	n := 0
+	for ; j < len(t) && j-i < 24; j++ {
+		c := t[j]
+		switch {
+		case isDigit(c):
+			n++
+		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
+		default:
+			j = len(t)
+		}
+	}
+	if n < 7 {
+		return 0
+	}
+	return cc
+}
+
+// intlParen reads "+44 (20) 7123 4567", "+90 (532) 123 45 67": a country
+// code, a bracketed area code and the subscriber digits (E.123 writes the
+// area code of a national number in brackets; people keep the brackets
+// after a country code). r holds the country code group only. A leading
+// trunk 0 inside the brackets ("+44 (020) …") is dropped, except in
+// Italy. The number must be valid; groups at the end are given up until
+// it is, so that a following number is not swallowed. It reports whether
+// it added a finding.
+func (nr *numberRecognizer) intlParen(s *Scan, r *numRun) bool {
+	t := s.text
+	i := r.gend[0]
+	if i < len(t) && t[i] == ' ' {
+		i++
+	}
+	if i+3 >= len(t) || t[i] != '(' {
+		return false
+	}
+	var buf [maxDigits]byte
+	n := copy(buf[:], r.digits[:r.glen[0]])
+	cc := atoi(buf[:n])
+	if phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
+		return false
+	}
+	n = 0
+	i++
+	if t[i] == '0' && cc != 39 {
+		i++
+	}
+	st := i
+	for i < len(t) && isDigit(t[i]) && n < len(buf) {
+		buf[n] = t[i]
+		n++
+		i++
+	}
+	if i-st < 1 || i-st > 5 || i >= len(t) || t[i] != ')' {
+		return false
+	}
+	i++
+	if i < len(t) && (t[i] == ' ' || t[i] == '-') {
+		i++
+	}
+	var ends [maxGroups]int // offset and digit count after each group
+	var counts [maxGroups]int
+	k := 0
+	for k < maxGroups {
+		st := i
+		for i < len(t) && isDigit(t[i]) && n < len(buf) {
+			buf[n] = t[i]
+			n++
+			i++
+		}
+		if i == st {
+			break
+		}
+		ends[k], counts[k] = i, n
+		k++
+		if i+1 < len(t) && (t[i] == ' ' || t[i] == '-' || t[i] == '.') && isDigit(t[i+1]) {
+			i++
+			continue
+		}
+		break
+	}
+	for ; k > 0; k-- {
+		e, nd := ends[k-1], counts[k-1]
+		if nd < 6 || nd > 14 || !cleanEnd(t, e) {
+			continue
+		}
+		d := phoneDigits{cc: cc, nsn: buf[:nd]}
+		if !nr.phones.possible(d) || !d.valid() {
+			continue
+		}
+		start := r.start - 1
+		ctx := s.Context(start, e, phoneContext)
+		score := 0.8
+		if ctx != "" {
+			score += 0.15
+		}
+		nr.addPhone(s, start, e, score, ctx)
+		return true
+	}
+	return false
+}
+
+// phoneExt returns the end of an extension after a phone number ending at
+// e (" ext. 204", ", ext 204", " x204", " extension 204", " #204"), or
+// e when none follows.
+func phoneExt(t string, e int) int {
+	j := e
+	if j < len(t) && t[j] == ',' {
+		j++
+	}
+	if j < len(t) && t[j] == ' ' {
+		j++
+	}
+	if j >= len(t) {
+		return e
+	}
+	switch {
+	case t[j] == '#':
+		j++
+	case t[j] == 'x' || t[j] == 'X':
+		if j == e {
+			return e // "555-1234x": glued letters are no extension word
+		}
+		j++
+	case j+3 <= len(t) && (t[j:j+3] == "ext" || t[j:j+3] == "Ext" || t[j:j+3] == "EXT"):
+		j += 3
+		switch {
+		case j+6 <= len(t) && t[j:j+6] == "ension":
+			j += 6
+		case j < len(t) && t[j] == 'n':
+			j++
+		}
+		if j < len(t) && t[j] == '.' {
+			j++
+		}
+		if j < len(t) && t[j] == ':' {
+			j++
+		}
+	default:
+		return e
+	}
+	if j < len(t) && t[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(t) && isDigit(t[k]) && k-j <= 6 {
+		k++
+	}
+	if k == j || k-j > 6 || !cleanEnd(t, k) {
+		return e
+	}
+	return k
 }
