@@ -1,6 +1,10 @@
 package detect
 
-import "github.com/wardenhq/warden/detect/internal/lexicon"
+import (
+	"unicode/utf8"
+
+	"github.com/wardenhq/warden/detect/internal/lexicon"
+)
 
 // nameCues found in the words before a name.
 type nameCues struct {
@@ -312,4 +316,123 @@ func (p *personRecognizer) commaName(s *Scan, t nameTok, end int, c nameCues, ke
 	if score >= personMinReported {
 		s.Add(Finding{Type: "PERSON", Category: PII, Start: t.start, End: stop, Score: score, Recognizer: "person"})
 	}
+}
+
+// Introductions read by introBefore.
+const (
+	introNone  = iota
+	introKnown // "I'm", "I am", "this is", "called": a known name only
+	introAny   // "my name is", "named", "call me", "goes by": any name word
+)
+
+// wordBack returns the ASCII word (letters and apostrophes) that ends at
+// or before i, one run of spaces back, and its start; "" when there is
+// none.
+func wordBack(text string, i int) (string, int) {
+	j := i
+	for j > 0 && i-j < 3 && (text[j-1] == ' ' || text[j-1] == '\t') {
+		j--
+	}
+	if j == i && i > 0 {
+		return "", i
+	}
+	k := j
+	for k > 0 && j-k < 12 && (isUpper(text[k-1]) || isLower(text[k-1]) || text[k-1] == '\'') {
+		k--
+	}
+	if k == j || k > 0 && isAlnum(text[k-1]) {
+		return "", k
+	}
+	return text[k:j], k
+}
+
+// introBefore reads the phrase just before a name at i that introduces
+// a person by name: "My name is Rubija", "a man named Tal", "call me
+// Ishmael", "I'm Carlos", "this is Nicole".
+func introBefore(text string, i int) int {
+	w1, k := wordBack(text, i)
+	if w1 == "" || len(w1) > 9 {
+		return introNone
+	}
+	var b1, b2 [12]byte
+	f1 := foldASCII(b1[:0], w1)
+	switch f1 {
+	case "name's":
+		return introAny
+	case "i'm", "im", "called":
+		return introKnown
+	}
+	w2, _ := wordBack(text, k)
+	if len(w2) > 9 {
+		return introNone
+	}
+	f2 := foldASCII(b2[:0], w2)
+	switch {
+	case f1 == "named" || f1 == "nicknamed":
+		// "a man named Tal", but "a product named Nova" is no person.
+		switch f2 {
+		case "man", "woman", "guy", "girl", "boy", "lady", "person", "child", "kid", "baby", "son", "daughter",
+			"friend", "brother", "sister", "wife", "husband", "partner", "mother", "father", "user", "customer",
+			"patient", "client", "employee", "colleague", "someone", "somebody", "doctor", "nurse", "student", "teacher":
+			return introAny
+		}
+		return introKnown
+	case w2 == "":
+		return introNone
+	case (f1 == "is" || f1 == "was") && f2 == "name":
+		return introAny
+	case f1 == "me" && f2 == "call":
+		return introAny
+	case f1 == "by" && (f2 == "goes" || f2 == "go"):
+		return introAny
+	case f1 == "as" && f2 == "known":
+		return introAny
+	case f1 == "am" && f2 == "i", f1 == "is" && f2 == "this":
+		return introKnown
+	}
+	return introNone
+}
+
+// foldASCII lower-cases an ASCII word into dst.
+func foldASCII(dst []byte, w string) string {
+	for i := 0; i < len(w); i++ {
+		dst = append(dst, lower[w[i]])
+	}
+	return string(dst)
+}
+
+// speakerLabel reports a name word at [start, end) that labels a line of
+// dialogue: at a line start (or after a "[10:42] " time stamp) and
+// followed by ": " and more text, "Nicole: are you coming?".
+func speakerLabel(text string, start, end int) bool {
+	if end+2 >= len(text) || text[end] != ':' || text[end+1] != ' ' {
+		return false
+	}
+	// Speech follows: a word of letters, not a code ("Danish: DK50…").
+	k := end + 2
+	for k < len(text) && (isUpper(text[k]) || isLower(text[k]) || text[k] == '\'') {
+		k++
+	}
+	if k == end+2 && text[k] < utf8.RuneSelf || k < len(text) && (isDigit(text[k]) || text[k] == '_' || text[k] == '@') {
+		return false
+	}
+	i := start
+	if i >= 2 && text[i-1] == ' ' && text[i-2] == ']' {
+		// "[10:42] Nicole:" or "[2026-01-02 10:42] Nicole:"
+		k := i - 2
+		for k > 0 && i-k < 28 && text[k-1] != '[' && text[k-1] != '\n' {
+			k--
+		}
+		if k == 0 || text[k-1] != '[' {
+			return false
+		}
+		i = k - 1
+	}
+	for i > 0 && (text[i-1] == ' ' || text[i-1] == '\t' || text[i-1] == '>') && start-i < 4 {
+		i-- // "> Nicole:" quoted
+	}
+	if i == 0 || text[i-1] == '\n' || text[i-1] == '\r' {
+		return true
+	}
+	return i >= 2 && text[i-2] == '\\' && text[i-1] == 'n' // a JSON string's "\n"
 }

@@ -98,6 +98,18 @@ func TestPersonFound(t *testing.T) {
 		{"reply-to header", "Reply-To: Rosa Delgado <rosa@example.com>", []nameSpan{p("Rosa Delgado")}},
 		{"salutation", "John,\n\nPlease find the report attached.", []nameSpan{p("John")}},
 		{"possessive", "Send it to Wilhelmina Ng's office.", []nameSpan{p("Wilhelmina Ng")}},
+		{"my name is unknown", "Hi, my name is Rubija and I lost my card.", []nameSpan{p("Rubija")}},
+		{"name was", "Her name was Oyelaran, I think.", []nameSpan{p("Oyelaran")}},
+		{"call me", "Please call me Tadeusz tomorrow.", []nameSpan{p("Tadeusz")}},
+		{"goes by", "She goes by Zuri at work.", []nameSpan{p("Zuri")}},
+		{"man named", "A man named Bartholomew called.", []nameSpan{p("Bartholomew")}},
+		{"i'm known", "I'm Carlos, nice to meet you.", []nameSpan{p("Carlos")}},
+		{"this is known", "This is Sarah from accounts.", []nameSpan{p("Sarah")}},
+		{"title month name", "They call me Mr. May", []nameSpan{p("Mr. May")}},
+		{"first month name", "Dan May has a bank account.", []nameSpan{p("Dan May")}},
+		{"speaker label", "Nicole: are you coming tonight?\nMarcus: yes, at eight.", []nameSpan{p("Nicole"), p("Marcus")}},
+		{"speaker label stamped", "[10:42] Nicole: sent it", []nameSpan{p("Nicole")}},
+		{"speaker label escaped", `"transcript": "Agent: hello\nPriya: my card is blocked"`, []nameSpan{p("Priya")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkSpans(t, tc.text, onlyType(scanNames(t, tc.text), "PERSON"), tc.want)
@@ -167,6 +179,18 @@ func TestPersonNotFound(t *testing.T) {
 		"Dear Hiring Manager,",
 		"Mr Clean is a brand.",
 		"Lorem Ipsum Dolor Sit Amet",
+		"I'm Happy to help.",
+		"I am Ready when you are.",
+		"A product named Nova launched today.",
+		"A file called Setup was left.",
+		"Danish: DK5000400440116243.",
+		"English: the server restarts at five.",
+		"Note: the server restarts at 5.",
+		"Summary: fine",
+		"Total: 42",
+		"In May 2024 we shipped; Dan May 5 is the deadline.",
+		"This is Important.",
+		"Mrs. May I have a word",
 	} {
 		if got := onlyType(scanNames(t, text), "PERSON"); len(got) > 0 {
 			t.Errorf("in %q found %q", text, text[got[0].Start:got[0].End])
