@@ -9,10 +9,12 @@ import (
 // nameRecognizers returns the PERSON, LOCATION and DATE_TIME recognizers.
 func nameRecognizers() []Recognizer {
 	lex := lexicon.Default()
+	addr := &addressRecognizer{lex: lex}
 	return []Recognizer{
 		&personRecognizer{lex: lex},
 		&personKeyRecognizer{lex: lex},
-		&addressRecognizer{lex: lex},
+		addr,
+		&streetNumberRecognizer{lex: lex, addr: addr},
 		&birthDateRecognizer{lex: lex},
 	}
 }

@@ -1,0 +1,322 @@
+package detect
+
+import (
+	"strings"
+
+	"github.com/wardenhq/warden/detect/internal/lexicon"
+)
+
+// streetNumberRecognizer finds street addresses written the way most of
+// continental Europe, Latin America and Asia write them, with the house
+// number after the street name: "Hauptstraße 5, 10115 Berlin",
+// "Kalverstraat 92", "Calle Mayor 12", "Via Roma 10, 00184 Roma", "ul.
+// Marszałkowska 10", "Avenida Paulista, 1578"; and the French order, the
+// number before a street type and its name: "14 rue de Rivoli, 75001
+// Paris". It wakes at digits (the house number) and looks at the words
+// on either side; addressRecognizer reads the tail (postcode, city).
+type streetNumberRecognizer struct {
+	lex  *lexicon.Table
+	addr *addressRecognizer
+}
+
+func (r *streetNumberRecognizer) Name() string        { return "address-intl" }
+func (r *streetNumberRecognizer) Types() []string     { return []string{"LOCATION"} }
+func (r *streetNumberRecognizer) Triggers() []Trigger { return []Trigger{{Kind: TriggerDigits}} }
+
+// Scores: a street type and a name are as strong as a house number
+// before an English street; the postcode and city add as much.
+const (
+	streetIntlBase = 0.75
+	maxIntlWords   = 4
+)
+
+func (r *streetNumberRecognizer) Find(s *Scan, at int) {
+	text := s.text
+	e := houseNumberEnd(text, at)
+	if e == 0 {
+		return
+	}
+	start := -1
+	if at >= 2 && text[at-1] == ' ' {
+		start = r.streetBefore(text, at)
+	}
+	end := e
+	needTail := false
+	if start < 0 {
+		// French order: "14 rue de Rivoli", "5, avenue Foch".
+		end, needTail = r.streetAfter(text, e)
+		if end == 0 {
+			return
+		}
+		start = at
+	} else if !numberEndsAddress(text, e) {
+		return // "Via Zoom 2 hours"
+	}
+	score := streetIntlBase
+	end, tail := r.addr.tail(text, end)
+	if needTail && !tail {
+		return
+	}
+	if tail {
+		score += addressTail
+	}
+	s.Add(Finding{Type: "LOCATION", Category: PII, Start: start, End: end, Score: score, Recognizer: "address"})
+}
+
+// houseNumberEnd reads a house number at i: 1-4 digits, not starting with
+// 0, with an optional letter ("12a", "12 B" is not read) or a second
+// number ("12-14", "12/3"). It returns its end, or 0.
+func houseNumberEnd(text string, i int) int {
+	n := postDigits(text, i)
+	if n == 0 || n > 4 || text[i] == '0' {
+		return 0
+	}
+	e := i + n
+	if e < len(text) && (isLower(text[e]) || isUpper(text[e])) && (e+1 == len(text) || !isAlnum(text[e+1])) {
+		e++
+	} else if e+1 < len(text) && (text[e] == '-' || text[e] == '/') && isDigit(text[e+1]) {
+		if m := postDigits(text, e+1); m <= 4 {
+			e += 1 + m
+		}
+	}
+	if e < len(text) && (isAlnum(text[e]) || text[e] >= 0x80 || text[e] == '.' && e+1 < len(text) && isDigit(text[e+1])) {
+		return 0
+	}
+	return e
+}
+
+// numberEndsAddress reports whether a house number at the end of a street
+// ends the street part too: a line or text end, punctuation, or a postal
+// code or a capitalised word after a space.
+func numberEndsAddress(text string, e int) bool {
+	if e >= len(text) {
+		return true
+	}
+	switch text[e] {
+	case ',', '\n', '\r', ';', ')', '.', '"', '\'', '|', '\\':
+		return true
+	case ' ':
+		if e+3 < len(text) && text[e+1] == '-' && text[e+2] == ' ' {
+			e += 2 // "Avenida Paulista, 1578 - Bela Vista"
+		}
+		return e+1 < len(text) && (isDigit(text[e+1]) || nameUpperAt(text, e+1))
+	}
+	return false
+}
+
+// compoundStreets are the endings of street names written as one word
+// (German, Dutch, Scandinavian, Finnish, Hungarian), folded.
+var compoundStreets = []string{
+	"strasse", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "steig", "pfad", "markt",
+	"straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg",
+	"vej", "gade", "gatan", "gata", "vagen", "veien", "vegen", "katu", "kuja", "utca",
+}
+
+// prefixStreets are the street types written before the street name,
+// folded: Spanish, Portuguese, Italian, French, Catalan, Polish,
+// Romanian, Indonesian and Malay, Russian (romanised).
+var prefixStreets = []string{
+	"calle", "avenida", "avda", "paseo", "plaza", "carrera", "camino", "carretera", "ronda", "rambla",
+	"rua", "praca", "travessa", "alameda", "largo", "estrada",
+	"via", "viale", "piazza", "piazzale", "corso", "vicolo", "strada",
+	"rue", "boulevard", "avenue", "chemin", "quai", "place", "allee", "impasse", "cours",
+	"carrer", "passeig", "avinguda",
+	"ulica", "ul", "aleja", "aleje", "plac", "calea", "bulevardul", "soseaua",
+	"jalan", "jl", "ulitsa", "prospekt", "straße", "strasse",
+}
+
+// streetBefore reads back from a house number at at over a street name to
+// its street type and returns the address start, or -1.
+func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
+	j := at - 1 // the space
+	if j > 0 && text[j-1] == ',' {
+		j--
+	}
+	// The word before the number.
+	we := j
+	dot := we > 0 && text[we-1] == '.'
+	if dot {
+		we--
+	}
+	ws := wordStartBack(text, we)
+	if ws == we || !nameUpperAt(text, ws) && !dot {
+		return r.prefixChain(text, j)
+	}
+	var buf [lexicon.MaxWord]byte
+	w, ok := lexicon.Fold(buf[:0], text[ws:we])
+	if !ok {
+		return -1
+	}
+	fw := string(w)
+	if dot {
+		// "Hauptstr. 5"
+		if len(fw) > 5 && strings.HasSuffix(fw, "str") && nameUpperAt(text, ws) && boundaryBefore(text, ws) {
+			return ws
+		}
+		return -1
+	}
+	if nameUpperAt(text, ws) && boundaryBefore(text, ws) {
+		part := fw
+		if h := strings.LastIndexByte(fw, '-'); h >= 0 {
+			part = fw[h+1:] // "Karl-Marx-Straße"
+		}
+		for _, suf := range compoundStreets {
+			if strings.HasSuffix(part, suf) && (len(part) > len(suf)+2 || h(fw) && len(part) == len(suf)) {
+				if r.lex.Lookup(text[ws:we])&(lexicon.Word|lexicon.Stop) != 0 {
+					break // "Brigade 5"
+				}
+				return ws
+			}
+		}
+	}
+	return r.prefixChain(text, j)
+}
+
+// h reports a hyphenated word.
+func h(w string) bool { return strings.IndexByte(w, '-') > 0 }
+
+// prefixChain reads back from j (just after the street name) over up to
+// maxIntlWords capitalised words and particles to a street type and
+// returns its start, or -1: "Calle Mayor", "Via Giuseppe Verdi", "Rua
+// Augusta", "ul. Marszałkowska", "Avenida de la Constitución".
+func (r *streetNumberRecognizer) prefixChain(text string, j int) int {
+	names := 0
+	allWords := true
+	for w := 0; w <= maxIntlWords; w++ {
+		if j < 2 {
+			return -1
+		}
+		we := j
+		dot := text[we-1] == '.'
+		if dot {
+			we--
+		}
+		ws := wordStartBack(text, we)
+		if ws == we || ws == 0 && names == 0 {
+			return -1
+		}
+		var buf [lexicon.MaxWord]byte
+		fw, ok := lexicon.Fold(buf[:0], text[ws:we])
+		if !ok {
+			return -1
+		}
+		if names > 0 && isPrefixStreet(string(fw)) && (nameUpperAt(text, ws) || dot || string(fw) == "rue" || string(fw) == "ul") && boundaryBefore(text, ws) {
+			if string(fw) == "via" && allWords {
+				return -1 // "Via Email 3": English "via"
+			}
+			return ws
+		}
+		if dot {
+			return -1
+		}
+		switch {
+		case nameUpperAt(text, ws):
+			if r.lex.Lookup(text[ws:we])&lexicon.Word == 0 {
+				allWords = false
+			}
+			names++
+		case names > 0 && isStreetParticle(string(fw)):
+		default:
+			return -1
+		}
+		if ws < 1 || text[ws-1] != ' ' {
+			return -1
+		}
+		j = ws - 1
+	}
+	return -1
+}
+
+func isPrefixStreet(w string) bool {
+	for _, p := range prefixStreets {
+		if w == p {
+			return true
+		}
+	}
+	return false
+}
+
+// isStreetParticle reports the lower-case words inside street names: "de
+// la", "del", "dos", "di", "des", "du".
+func isStreetParticle(w string) bool {
+	switch w {
+	case "de", "del", "la", "las", "los", "el", "da", "das", "do", "dos", "di", "della", "delle", "dei", "degli", "des", "du", "le", "les", "y", "e", "i", "von", "van", "der", "den":
+		return true
+	}
+	return false
+}
+
+// streetAfter reads ", rue de Rivoli" after a house number ending at e:
+// a street type in prefixStreets (any case) and at least one capitalised
+// name word, with particles between. It returns the end of the name, or 0,
+// and whether the address needs a tail to count.
+func (r *streetNumberRecognizer) streetAfter(text string, e int) (int, bool) {
+	j := e
+	if j < len(text) && text[j] == ',' {
+		j++
+	}
+	if j+4 >= len(text) || text[j] != ' ' || !(isLower(text[j+1]) || isUpper(text[j+1])) {
+		return 0, false
+	}
+	j++
+	t, ok := scanNameTok(nil, text, j)
+	if !ok || t.shape != tokLower && t.shape != tokCap {
+		return 0, false
+	}
+	var buf [lexicon.MaxWord]byte
+	fw, ok := lexicon.Fold(buf[:0], text[t.start:t.end])
+	if !ok || !isPrefixStreet(string(fw)) || string(fw) == "via" || string(fw) == "place" && t.shape == tokLower {
+		return 0, false
+	}
+	end := 0
+	particle := false
+	k := t.spanEnd()
+	for w := 0; w < maxIntlWords+2 && k+1 < len(text) && text[k] == ' '; w++ {
+		u, ok := scanNameTok(nil, text, k+1)
+		if !ok {
+			break
+		}
+		word := text[u.start:u.end]
+		if u.shape == tokCap {
+			end = u.end
+		} else if u.shape != tokLower || !isStreetParticle(word) && !elided(word) {
+			break
+		} else if end == 0 {
+			particle = true
+		}
+		k = u.end
+	}
+	if end == 0 || end < len(text) && isAlnum(text[end]) {
+		return 0, false
+	}
+	// "14 rue Oberkampf", "14 Rue de Rivoli", but "Chapter 5 Place
+	// Holders": a capitalised type straight before a capitalised word
+	// needs the postcode or city after it.
+	return end, t.shape == tokCap && !particle
+}
+
+// elided reports French elided articles that scanNameTok reads with the
+// next word: "l'", "d'".
+func elided(w string) bool { return w == "l" || w == "d" }
+
+// wordStartBack returns the start of the word (letters, inner hyphens and
+// apostrophes) that ends at i.
+func wordStartBack(text string, i int) int {
+	j := letterRunBack(text, i)
+	for j > 1 && j < i && (text[j-1] == '-' || text[j-1] == '\'') && isLetterBefore(text, j-1) {
+		j = letterRunBack(text, j-1)
+	}
+	return j
+}
+
+func isLetterBefore(text string, i int) bool { return letterRunBack(text, i) < i }
+
+// boundaryBefore reports whether a word starting at i is not glued to the
+// text before it.
+func boundaryBefore(text string, i int) bool {
+	if i == 0 {
+		return true
+	}
+	c := text[i-1]
+	return !isAlnum(c) && c < 0x80 && c != '_' && c != '/' && c != '.' && c != '@'
+}
