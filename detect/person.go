@@ -345,14 +345,20 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	}
 	// Suffixes: Jr., Sr., III, MD, PhD.
 	end := toks[coreEnd-1].spanEnd()
+	suffixed := false
 	if coreEnd < n && toks[coreEnd].cls&lexicon.Suffix != 0 && words >= 1 {
 		end = toks[coreEnd].spanEnd()
 		i = coreEnd + 1
+		suffixed = true
 	} else if j := p.commaSuffix(text, end); j > end {
 		end = j
 	}
 	// Veto: the next word makes it an organisation, street or place.
 	if i < n && toks[i].cls&lexicon.Org != 0 && toks[i].cls&(lexicon.First|lexicon.Surname) == 0 {
+		return i + 1
+	}
+	// After a suffix no surname follows: "Martin Luther King Jr. Park".
+	if suffixed && i < n && toks[i].cls&(lexicon.Org|lexicon.Street) != 0 {
 		return i + 1
 	}
 	if i == n && p.orgAfter(text, toks[n-1].spanEnd()) {

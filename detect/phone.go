@@ -211,6 +211,9 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 		return
 	}
 	ctx := s.Context(start, e, phoneContext)
+	if ctx == "number" && s.Context(start, e, idNouns) != "" {
+		return // "tracking number 5321234567", "order number …"
+	}
 	if ctx != "" {
 		base += 0.3
 	}
@@ -488,6 +491,12 @@ func classifyPhone(r *numRun, k int) (phoneShape, bool) {
 	}
 	return shapeOther, true
 }
+
+// idNouns name the numbers that are not phones. When "number" is the only
+// phone word near a North American-shaped candidate, one of these makes
+// it an id: "tracking number", "order number", "account number".
+var idNouns = []string{"tracking", "order", "invoice", "account", "acct", "reference", "ref", "serial", "case", "ticket",
+	"policy", "confirmation", "transaction", "booking", "shipment", "parcel", "customer", "member", "routing", "card"}
 
 // PhoneConfig tunes phone-number detection (config key detect.phone).
 type PhoneConfig struct {
