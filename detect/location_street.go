@@ -109,7 +109,16 @@ func numberEndsAddress(text string, e int) bool {
 var compoundStreets = []string{
 	"strasse", "weg", "gasse", "platz", "allee", "damm", "ufer", "chaussee", "steig", "pfad", "markt",
 	"straat", "laan", "gracht", "plein", "kade", "singel", "dijk", "steeg",
-	"vej", "gade", "gatan", "gata", "vagen", "veien", "vegen", "katu", "kuja", "utca",
+	"vej", "gade", "gatan", "gata", "vagen", "veien", "vegen", "katu", "kuja", "tie", "utca",
+}
+
+// separateStreets are street types written as a word of their own after
+// the name, before the number, folded: "Kärntner Straße 12", "Karl Johans
+// gate 22", "Storgata 1" is a compound. Lower case is how Scandinavian
+// languages write them.
+var separateStreets = []string{
+	"strasse", "allee", "platz", "gasse", "weg", "ring", "damm", "ufer",
+	"gate", "gata", "gatan", "vei", "veien", "vej", "gade", "vagen", "vag", "tie", "katu", "utca",
 }
 
 // prefixStreets are the street types written before the street name,
@@ -122,7 +131,7 @@ var prefixStreets = []string{
 	"rue", "boulevard", "avenue", "chemin", "quai", "place", "allee", "impasse", "cours",
 	"carrer", "passeig", "avinguda",
 	"ulica", "ul", "aleja", "aleje", "plac", "calea", "bulevardul", "soseaua",
-	"jalan", "jl", "ulitsa", "prospekt", "straße", "strasse",
+	"jalan", "jl", "ulitsa", "prospekt", "straße", "strasse", "av", "cl", "caddesi", "cad", "sokak", "sok",
 }
 
 // streetBefore reads back from a house number at at over a street name to
@@ -132,6 +141,7 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
 	if j > 0 && text[j-1] == ',' {
 		j--
 	}
+	j = numberWordBack(text, j)
 	// The word before the number.
 	we := j
 	dot := we > 0 && text[we-1] == '.'
@@ -139,8 +149,8 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
 		we--
 	}
 	ws := wordStartBack(text, we)
-	if ws == we || !nameUpperAt(text, ws) && !dot {
-		return r.prefixChain(text, j)
+	if ws == we {
+		return -1
 	}
 	var buf [lexicon.MaxWord]byte
 	w, ok := lexicon.Fold(buf[:0], text[ws:we])
@@ -148,6 +158,14 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
 		return -1
 	}
 	fw := string(w)
+	if !dot {
+		if st := r.separateBefore(text, ws, fw); st >= 0 {
+			return st
+		}
+	}
+	if !nameUpperAt(text, ws) && !dot {
+		return r.prefixChain(text, j)
+	}
 	if dot {
 		// "Hauptstr. 5"
 		if len(fw) > 5 && strings.HasSuffix(fw, "str") && nameUpperAt(text, ws) && boundaryBefore(text, ws) {
@@ -319,4 +337,60 @@ func boundaryBefore(text string, i int) bool {
 	}
 	c := text[i-1]
 	return !isAlnum(c) && c < 0x80 && c != '_' && c != '/' && c != '.' && c != '@'
+}
+
+// numberWordBack steps back from j (just after the street) over a word
+// for "number" between a street and its house number: "Jl. Sudirman No.
+// 5", "İstiklal Caddesi No: 123", "Hauptstraße Nr. 5".
+func numberWordBack(text string, j int) int {
+	if j < 5 {
+		return j
+	}
+	k := j
+	if text[k-1] != '.' && text[k-1] != ':' {
+		return j
+	}
+	k--
+	w := text[k-2 : k]
+	if w != "No" && w != "Nr" && w != "no" && w != "nr" || text[k-3] != ' ' {
+		return j
+	}
+	k -= 3
+	if k > 0 && text[k-1] == ',' {
+		k--
+	}
+	return k
+}
+
+// separateBefore reads "Kärntner Straße", "Karl Johans gate": a street
+// type word at ws (folded fw) after one to three capitalised words, and
+// returns the start of the first, or -1.
+func (r *streetNumberRecognizer) separateBefore(text string, ws int, fw string) int {
+	found := false
+	for _, t := range separateStreets {
+		if fw == t {
+			found = true
+			break
+		}
+	}
+	if !found || ws < 2 || text[ws-1] != ' ' {
+		return -1
+	}
+	start := -1
+	j := ws - 1
+	for w := 0; w < 3 && j > 0; w++ {
+		st := wordStartBack(text, j)
+		if st == j || !nameUpperAt(text, st) {
+			break
+		}
+		start = st
+		if st < 2 || text[st-1] != ' ' {
+			break
+		}
+		j = st - 1
+	}
+	if start < 0 || !boundaryBefore(text, start) {
+		return -1
+	}
+	return start
 }

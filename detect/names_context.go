@@ -383,6 +383,8 @@ func introBefore(text string, i int) int {
 		return introAny
 	case f1 == "me" && f2 == "call":
 		return introAny
+	case isKin(f1) && (f2 == "my" || f2 == "our" || f2 == "his" || f2 == "her" || f2 == "your" || f2 == "their"):
+		return introAny // "my brother Yusuf"
 	case f1 == "by" && (f2 == "goes" || f2 == "go"):
 		return introAny
 	case f1 == "as" && f2 == "known":
@@ -435,4 +437,16 @@ func speakerLabel(text string, start, end int) bool {
 		return true
 	}
 	return i >= 2 && text[i-2] == '\\' && text[i-1] == 'n' // a JSON string's "\n"
+}
+
+// isKin reports the nouns for relatives and companions that precede a
+// given name: "my brother Yusuf", "our daughter Ama".
+func isKin(w string) bool {
+	switch w {
+	case "brother", "sister", "son", "daughter", "wife", "husband", "partner", "mother", "father", "mom", "mum", "dad",
+		"friend", "cousin", "uncle", "aunt", "nephew", "niece", "grandson", "granddaughter", "boyfriend", "girlfriend",
+		"fiance", "fiancee", "colleague", "coworker", "boss", "neighbor", "neighbour", "roommate", "child", "baby", "kid":
+		return true
+	}
+	return false
 }

@@ -19,6 +19,7 @@ package detect
 //	9999-999     PT
 //	A9A 9A9      CA (also A9A9A9)
 //	A99 X9X9     IE Eircode (routing key, unique identifier)
+//	A9999AAA     AR (CPA; also A9999)
 //	AA9A 9AA …   GB (ukPostcode)
 //
 // It returns the end of the postcode at i, or 0; the postcode must end at
@@ -32,6 +33,9 @@ func postcodeAt(text string, i int) int {
 			return e
 		}
 		if e := eircode(text, i); e > 0 {
+			return e
+		}
+		if e := arPostcode(text, i); e > 0 {
 			return e
 		}
 		return ukPostcode(text, i)
@@ -136,4 +140,20 @@ func eircode(text string, i int) int {
 		return 0
 	}
 	return boundary(text, i+8)
+}
+
+// arPostcode matches an Argentine CPA at i: a province letter, four
+// digits and three letters ("C1043AAZ"), or the letter and digits only.
+func arPostcode(text string, i int) int {
+	if i+5 > len(text) || !isUpper(text[i]) || postDigits(text, i+1) != 4 {
+		return 0
+	}
+	e := i + 5
+	if e+3 <= len(text) && isUpper(text[e]) && isUpper(text[e+1]) && isUpper(text[e+2]) {
+		e += 3
+	}
+	if e < len(text) && isAlnum(text[e]) {
+		return 0
+	}
+	return e
 }
