@@ -178,12 +178,28 @@ func (a *addressRecognizer) tail(text string, end int) (int, bool) {
 		case next&partPostal != 0, next == partUnit:
 		case next == partPlace && kinds&partPostal != 0 && lineEnds(text, e):
 			// The country after the postcode line.
+		case next == partPlace && lineEnds(text, e) && a.postalLineAfter(text, e):
+			// "London" on its own line, the postcode on the next.
 		default:
 			return end, kinds&(partPlace|partPostal) != 0
 		}
 		end, kinds = e, kinds|next
 	}
 	return end, kinds&(partPlace|partPostal) != 0
+}
+
+// postalLineAfter reports whether the line after e starts with a postal
+// code part.
+func (a *addressRecognizer) postalLineAfter(text string, e int) bool {
+	k := addrLineBreak(text, e)
+	if k == e {
+		return false
+	}
+	for n := 0; n < 8 && k < len(text) && (text[k] == ' ' || text[k] == '\t'); n++ {
+		k++
+	}
+	_, kinds := a.tailLine(text, k, true)
+	return kinds&partPostal != 0
 }
 
 // tailLine reads up to four address parts from end on one line, each
@@ -309,21 +325,43 @@ func (a *addressRecognizer) tailPart(text string, j int) (int, partSet) {
 	return 0, 0
 }
 
-// city reads up to three capitalised words from t, stopping before a
-// postal code.
+// city reads up to three capitalised words from t, with the particles of
+// place names between them ("Rio de Janeiro", "Frankfurt am Main"),
+// stopping before a postal code.
 func (a *addressRecognizer) city(text string, t nameTok) int {
 	e := t.end
-	for w := 1; w < 3 && e+1 < len(text) && text[e] == ' ' && nameUpperAt(text, e+1); w++ {
-		u, ok := scanNameTok(a.lex, text, e+1)
+	for w := 1; w < 4 && e+1 < len(text) && text[e] == ' '; w++ {
+		j := e + 1
+		if p := cityParticle(text, j); p > 0 && p+1 < len(text) && text[p] == ' ' && nameUpperAt(text, p+1) {
+			j = p + 1
+		}
+		if !nameUpperAt(text, j) {
+			break
+		}
+		u, ok := scanNameTok(a.lex, text, j)
 		if !ok || u.shape != tokCap {
 			break
 		}
-		if postcodeAt(text, e+1) > 0 {
+		if postcodeAt(text, j) > 0 {
 			break
 		}
 		e = u.end
 	}
 	return e
+}
+
+// cityParticle returns the end of a lower-case particle of a place name
+// at i ("de", "del", "am", "upon", "sur"), or 0.
+func cityParticle(text string, i int) int {
+	e := i
+	for e < len(text) && isLower(text[e]) && e-i < 5 {
+		e++
+	}
+	switch text[i:e] {
+	case "de", "del", "da", "do", "dos", "das", "di", "la", "el", "am", "an", "im", "upon", "on", "sur", "en":
+		return e
+	}
+	return 0
 }
 
 func digitsAt(text string, i, n int) bool {

@@ -677,7 +677,8 @@ func intlCountryCode(t string, i int) int {
 // intlParen reads "+44 (20) 7123 4567", "+90 (532) 123 45 67": a country
 // code, a bracketed area code and the subscriber digits (E.123 writes the
 // area code of a national number in brackets; people keep the brackets
-// after a country code). r holds the country code group only. A leading
+// after a country code), or the country code in brackets: "(+44) 20 7946
+// 0958". r holds the country code group only. A leading
 // trunk 0 inside the brackets ("+44 (020) …") is dropped, except in
 // Italy. The number must be valid; groups at the end are given up until
 // it is, so that a following number is not swallowed. It reports whether
@@ -685,11 +686,25 @@ func intlCountryCode(t string, i int) int {
 func (nr *numberRecognizer) intlParen(s *Scan, r *numRun) bool {
 	t := s.text
 	i := r.gend[0]
-	if i < len(t) && t[i] == ' ' {
+	start := r.start - 1
+	// "(+44) 20 7946 0958": the country code in brackets.
+	ccParen := start > 0 && t[start-1] == '(' && i < len(t) && t[i] == ')'
+	if ccParen {
+		start--
 		i++
-	}
-	if i+3 >= len(t) || t[i] != '(' {
-		return false
+		if i < len(t) && t[i] == ' ' {
+			i++
+		}
+		if i >= len(t) || !isDigit(t[i]) {
+			return false
+		}
+	} else {
+		if i < len(t) && t[i] == ' ' {
+			i++
+		}
+		if i+3 >= len(t) || t[i] != '(' {
+			return false
+		}
 	}
 	var buf [maxDigits]byte
 	n := copy(buf[:], r.digits[:r.glen[0]])
@@ -698,22 +713,24 @@ func (nr *numberRecognizer) intlParen(s *Scan, r *numRun) bool {
 		return false
 	}
 	n = 0
-	i++
-	if t[i] == '0' && cc != 39 {
+	if !ccParen {
 		i++
-	}
-	st := i
-	for i < len(t) && isDigit(t[i]) && n < len(buf) {
-		buf[n] = t[i]
-		n++
+		if t[i] == '0' && cc != 39 {
+			i++
+		}
+		st := i
+		for i < len(t) && isDigit(t[i]) && n < len(buf) {
+			buf[n] = t[i]
+			n++
+			i++
+		}
+		if i-st < 1 || i-st > 5 || i >= len(t) || t[i] != ')' {
+			return false
+		}
 		i++
-	}
-	if i-st < 1 || i-st > 5 || i >= len(t) || t[i] != ')' {
-		return false
-	}
-	i++
-	if i < len(t) && (t[i] == ' ' || t[i] == '-') {
-		i++
+		if i < len(t) && (t[i] == ' ' || t[i] == '-') {
+			i++
+		}
 	}
 	var ends [maxGroups]int // offset and digit count after each group
 	var counts [maxGroups]int
@@ -745,7 +762,6 @@ func (nr *numberRecognizer) intlParen(s *Scan, r *numRun) bool {
 		if !nr.phones.possible(d) || !d.valid() {
 			continue
 		}
-		start := r.start - 1
 		ctx := s.Context(start, e, phoneContext)
 		score := 0.8
 		if ctx != "" {

@@ -34,6 +34,8 @@ func TestPhoneFormats(t *testing.T) {
 		{"x", "phone (415) 555-0132 x12", "(415) 555-0132 x12"},
 		{"comma ext", "+44 20 7946 0958, ext 3", "+44 20 7946 0958, ext 3"},
 		{"extension word", "tel +1 415 555 0132 extension 5521", "+1 415 555 0132 extension 5521"},
+		{"bracketed country code", "(+44) 20 7946 0958", "(+44) 20 7946 0958"},
+		{"ie bracketed area", "Dublin office +353 (1) 234 5678", "+353 (1) 234 5678"},
 		{"doc region tr", "Birinci: +905321234567, ikinci: 05359876543", "+905321234567|05359876543"},
 		{"doc region ph", "First: +639171234567, Second: 09181234567", "+639171234567|09181234567"},
 		{"doc region after", "home 020 7946 0321 or abroad +44 7700 900123", "020 7946 0321|+44 7700 900123"},
