@@ -32,16 +32,33 @@ const (
 
 func (r *streetNumberRecognizer) Find(s *Scan, at int) {
 	text := s.text
+	// Most digit runs are no house number: rule them out from the bytes
+	// around them before any word is read.
+	if text[at] == '0' {
+		return
+	}
+	before := at >= 2 && text[at-1] == ' ' && (isLower(text[at-2]) || isUpper(text[at-2]) || text[at-2] >= 0x80 ||
+		text[at-2] == '.' || text[at-2] == ',' || text[at-2] == ':')
+	if !before && (at > 0 && isAlnum(text[at-1])) {
+		return
+	}
 	e := houseNumberEnd(text, at)
 	if e == 0 {
 		return
 	}
+	after := e+2 < len(text) && (text[e] == ' ' && isLetter(text[e+1]) || text[e] == ',' && text[e+1] == ' ' && isLetter(text[e+2]))
+	if !before && !after {
+		return
+	}
 	start := -1
-	if at >= 2 && text[at-1] == ' ' {
+	if before {
 		start = r.streetBefore(text, at)
 	}
 	end := e
 	needTail := false
+	if start < 0 && !after {
+		return
+	}
 	if start < 0 {
 		// French order: "14 rue de Rivoli", "5, avenue Foch".
 		end, needTail = r.streetAfter(text, e)
@@ -79,11 +96,15 @@ func houseNumberEnd(text string, i int) int {
 			e += 1 + m
 		}
 	}
-	if e < len(text) && (isAlnum(text[e]) || text[e] >= 0x80 || text[e] == '.' && e+1 < len(text) && isDigit(text[e+1])) {
-		return 0
+	if e < len(text) && (isAlnum(text[e]) || text[e] >= 0x80 || text[e] == '/' || text[e] == '-' || text[e] == ':' ||
+		text[e] == '.' && e+1 < len(text) && isDigit(text[e+1])) {
+		return 0 // a date, a time, a version, an id
 	}
 	return e
 }
+
+// isLetter reports an ASCII letter or the lead byte of a multi-byte rune.
+func isLetter(c byte) bool { return isLower(c) || isUpper(c) || c >= 0xC0 }
 
 // numberEndsAddress reports whether a house number at the end of a street
 // ends the street part too: a line or text end, punctuation, or a postal
@@ -246,10 +267,24 @@ func (r *streetNumberRecognizer) prefixChain(text string, j int) int {
 }
 
 func isPrefixStreet(w string) bool {
+	if len(w) < 2 || len(w) > 10 {
+		return false
+	}
 	for _, p := range prefixStreets {
 		if w == p {
 			return true
 		}
+	}
+	return false
+}
+
+// isNumberFirstStreet reports the street types written after the house
+// number (French, Belgian and Swiss French; English "Avenue"): "14 rue de
+// Rivoli", "5 avenue Foch", "12 boulevard Haussmann".
+func isNumberFirstStreet(w string) bool {
+	switch w {
+	case "rue", "avenue", "boulevard", "bd", "bld", "chemin", "quai", "place", "allee", "impasse", "cours", "route", "square", "passage", "faubourg":
+		return true
 	}
 	return false
 }
@@ -273,17 +308,22 @@ func (r *streetNumberRecognizer) streetAfter(text string, e int) (int, bool) {
 	if j < len(text) && text[j] == ',' {
 		j++
 	}
-	if j+4 >= len(text) || text[j] != ' ' || !(isLower(text[j+1]) || isUpper(text[j+1])) {
+	if j+4 >= len(text) || text[j] != ' ' {
 		return 0, false
 	}
 	j++
+	switch lower[text[j]] {
+	case 'r', 'a', 'b', 'c', 'q', 'p', 'i', 's', 'f':
+	default:
+		return 0, false
+	}
 	t, ok := scanNameTok(nil, text, j)
-	if !ok || t.shape != tokLower && t.shape != tokCap {
+	if !ok || t.shape != tokLower && t.shape != tokCap || t.end-t.start > 9 {
 		return 0, false
 	}
 	var buf [lexicon.MaxWord]byte
 	fw, ok := lexicon.Fold(buf[:0], text[t.start:t.end])
-	if !ok || !isPrefixStreet(string(fw)) || string(fw) == "via" || string(fw) == "place" && t.shape == tokLower {
+	if !ok || !isNumberFirstStreet(string(fw)) || string(fw) == "place" && t.shape == tokLower {
 		return 0, false
 	}
 	end := 0

@@ -501,7 +501,7 @@ var idNouns = []string{"tracking", "order", "invoice", "account", "acct", "refer
 // PhoneConfig tunes phone-number detection (config key detect.phone).
 type PhoneConfig struct {
 	// DefaultRegions lists ISO 3166-1 alpha-2 region codes ("US", "GB",
-	// "TR") whose national-format numbers, written without +CC and
+	// "TR"; any case) whose national-format numbers, written without +CC and
 	// without a phone word near them, are reported when libphonenumber
 	// finds them valid for the region: "0532 123 45 67" with [TR],
 	// "4155550132" with [US].
@@ -525,11 +525,11 @@ func phoneRegionCodes(cfg PhoneConfig) ([]int, error) {
 	var ccs []int
 	for i, r := range cfg.DefaultRegions {
 		cc := 0
-		if len(r) == 2 && isUpper(r[0]) && isUpper(r[1]) {
-			cc = phonenumbers.GetCountryCodeForRegion(r)
+		if u := strings.ToUpper(r); len(u) == 2 && isUpper(u[0]) && isUpper(u[1]) {
+			cc = phonenumbers.GetCountryCodeForRegion(u)
 		}
 		if cc == 0 {
-			return nil, fmt.Errorf("detect: phone.default_regions[%d]: %q is not an ISO 3166-1 alpha-2 region code with a numbering plan (upper case, e.g. \"GB\")", i, r)
+			return nil, fmt.Errorf("detect: phone.default_regions[%d]: %q is not an ISO 3166-1 alpha-2 region code with a numbering plan (e.g. \"GB\")", i, r)
 		}
 		if !slices.Contains(ccs, cc) {
 			ccs = append(ccs, cc)
@@ -584,7 +584,9 @@ func (nr *numberRecognizer) regionPhone(s *Scan, r *numRun, k, start, e int) boo
 			}
 		}
 	}
-	if score == 0 {
+	if score == 0 && digits[0] == '0' {
+		// Written the way it is dialled inside its country, with the
+		// trunk 0: the country of a +CC number beside it.
 		if cc := docCountryCode(s.text, start, e); cc > 0 && try(cc) {
 			score = phoneDocRegion
 		}
