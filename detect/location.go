@@ -364,18 +364,6 @@ func cityParticle(text string, i int) int {
 	return 0
 }
 
-func digitsAt(text string, i, n int) bool {
-	if i+n > len(text) {
-		return false
-	}
-	for k := i; k < i+n; k++ {
-		if !isDigit(text[k]) {
-			return false
-		}
-	}
-	return i+n == len(text) || !isDigit(text[i+n])
-}
-
 // ukPostcode matches a UK postcode at i (SW1A 2AA, M1 1AE, B33 8TH,
 // EC1A 1BB) and returns its end, or 0.
 func ukPostcode(text string, i int) int {

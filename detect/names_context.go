@@ -187,6 +187,7 @@ func classifyNameKey(lex *lexicon.Table, key string) int {
 // namePost describes what follows a name.
 type namePost struct {
 	email bool // " <a@b.c>" or " (a@b.c)"
+	owns  bool // "'s phone", "'s address": a person's attribute
 	verb  bool // says, wrote, called ...
 	punct bool // ',', '!', ':', end of line or text
 }
@@ -201,6 +202,7 @@ func (p *personRecognizer) after(text string, end, words int) namePost {
 	case ',', '!', ':', '\n', '\r', ';', '?', '.':
 		pc.punct = true
 	}
+	pc.owns = possessiveAttr(text, end)
 	j := end
 	for k := 0; k < 2 && j < len(text) && text[j] == ' '; k++ {
 		j++
@@ -225,7 +227,7 @@ func (p *personRecognizer) after(text string, end, words int) namePost {
 		}
 		return pc
 	}
-	if j == end || words < 2 || !isLower(text[j]) {
+	if j == end || !isLower(text[j]) {
 		return pc
 	}
 	t, ok := scanNameTok(p.lex, text, j)
@@ -446,6 +448,62 @@ func isKin(w string) bool {
 	case "brother", "sister", "son", "daughter", "wife", "husband", "partner", "mother", "father", "mom", "mum", "dad",
 		"friend", "cousin", "uncle", "aunt", "nephew", "niece", "grandson", "granddaughter", "boyfriend", "girlfriend",
 		"fiance", "fiancee", "colleague", "coworker", "boss", "neighbor", "neighbour", "roommate", "child", "baby", "kid":
+		return true
+	}
+	return false
+}
+
+// possessiveAttr reports "'s" and a word for something only a person has
+// at end: "Kate's phone number", "Gonzalez's address".
+func possessiveAttr(text string, end int) bool {
+	n := apostropheLen(text, end)
+	if n == 0 || end+n+2 >= len(text) || text[end+n] != 's' || text[end+n+1] != ' ' {
+		return false
+	}
+	i := end + n + 2
+	e := i
+	for e < len(text) && e-i < 12 && (isLower(text[e]) || text[e] == '-') {
+		e++
+	}
+	switch text[i:e] {
+	case "phone", "number", "email", "e-mail", "address", "birthday", "account", "card", "password", "ssn", "passport",
+		"mobile", "cell", "wife", "husband", "son", "daughter", "mother", "father", "brother", "sister", "children",
+		"salary", "diagnosis", "doctor", "lawyer", "date", "home", "flat", "apartment", "licence", "license", "full", "maiden", "middle", "last", "first":
+		return true
+	}
+	return false
+}
+
+// talkedTo reports a verb of talking to or meeting someone just before a
+// name at i, alone or with "with" or "to": "ask Gonzalez", "spoke with
+// Gonzalez", "talked to Amara". Weaker cue words ("for Ada", "by
+// Austin") are not enough for a lone name.
+func talkedTo(text string, i int) bool {
+	w1, k := wordBack(text, i)
+	if w1 == "" || len(w1) > 11 {
+		return false
+	}
+	var b1, b2 [12]byte
+	f1 := foldASCII(b1[:0], w1)
+	if f1 == "with" || f1 == "to" || f1 == "for" {
+		w2, _ := wordBack(text, k)
+		if w2 == "" || len(w2) > 11 {
+			return false
+		}
+		f2 := foldASCII(b2[:0], w2)
+		if f1 == "for" {
+			return f2 == "ask" || f2 == "asked" || f2 == "asking" // "ask for Bjørn"
+		}
+		switch f2 {
+		case "spoke", "speak", "speaking", "talk", "talked", "talking", "met", "meet", "meeting", "chat", "chatted",
+			"reply", "replied", "wrote", "write", "sent", "send", "forward", "forwarded", "introduced", "married", "engaged":
+			return true
+		}
+		return false
+	}
+	switch f1 {
+	case "ask", "asked", "tell", "told", "call", "called", "email", "emailed", "text", "texted", "ping", "pinged",
+		"message", "messaged", "invite", "invited", "hire", "hired", "interview", "interviewed", "thank", "thanked", "met", "cc":
 		return true
 	}
 	return false

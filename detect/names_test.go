@@ -109,6 +109,10 @@ func TestPersonFound(t *testing.T) {
 		{"first month name", "Dan May has a bank account.", []nameSpan{p("Dan May")}},
 		{"speaker label", "Nicole: are you coming tonight?\nMarcus: yes, at eight.", []nameSpan{p("Nicole"), p("Marcus")}},
 		{"speaker label stamped", "[10:42] Nicole: sent it", []nameSpan{p("Nicole")}},
+		{"possessive attribute", "Kate's phone number is on file.", []nameSpan{p("Kate")}},
+		{"spoke with surname", "I spoke with Gonzalez yesterday.", []nameSpan{p("Gonzalez")}},
+		{"ask for", "Ask for Bjørn at the desk.", []nameSpan{p("Bjørn")}},
+		{"kin", "this is my brother Yusuf", []nameSpan{p("Yusuf")}},
 		{"speaker label escaped", `"transcript": "Agent: hello\nPriya: my card is blocked"`, []nameSpan{p("Priya")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -180,6 +184,9 @@ func TestPersonNotFound(t *testing.T) {
 		"Mr Clean is a brand.",
 		"Lorem Ipsum Dolor Sit Amet",
 		"I'm Happy to help.",
+		"GCC is the default compiler for Ada.",
+		"vault and API-key writes are durable",
+		"Built by Austin for Jordan.",
 		"I am Ready when you are.",
 		"A product named Nova launched today.",
 		"A file called Setup was left.",

@@ -58,6 +58,7 @@ const (
 	personMinReported = 0.3  // below this a candidate is not added at all
 	personIntro       = 0.8  // a lone word after "my name is", "named", "call me"
 	personIntroKnown  = 0.7  // a lone known name after "I'm", "this is", or as a speaker label
+	personLoneKnown   = 0.6  // a lone known name with a weak cue, a verb or "'s phone" beside it
 )
 
 func (p *personRecognizer) Find(s *Scan, at int) {
@@ -524,6 +525,10 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 		case (intro == introKnown || speaker) && (fe == evFirst || fe == evLast):
 			floor = personIntroKnown
 			why = appendNameWhy(why, explain, "intro")
+		case (post.owns || !toks[first].hyphen && (post.verb || talkedTo(text, runStart))) && (fe == evFirst || fe == evLast) && !c.det && key == 0:
+			// "spoke with Gonzalez", "Olamide said", "Kate's phone".
+			floor = personLoneKnown
+			why = appendNameWhy(why, explain, "cue")
 		}
 		score = max(score, floor)
 	}
