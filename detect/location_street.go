@@ -1,6 +1,7 @@
 package detect
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/wardenhq/warden/detect/internal/lexicon"
@@ -50,9 +51,9 @@ func (r *streetNumberRecognizer) Find(s *Scan, at int) {
 	if !before && !after {
 		return
 	}
-	start := -1
+	start, typed := -1, false
 	if before {
-		start = r.streetBefore(text, at)
+		start, typed = r.streetBefore(text, at)
 	}
 	end := e
 	needTail := false
@@ -66,7 +67,7 @@ func (r *streetNumberRecognizer) Find(s *Scan, at int) {
 			return
 		}
 		start = at
-	} else if !numberEndsAddress(text, e) {
+	} else if !numberEndsAddress(text, e) && !(typed && connectorAfter(text, e)) {
 		return // "Via Zoom 2 hours"
 	}
 	score := streetIntlBase
@@ -133,14 +134,15 @@ var compoundStreets = []string{
 	"vej", "gade", "gatan", "gata", "vagen", "veien", "vegen", "katu", "kuja", "tie", "utca",
 }
 
-// separateStreets are street types written as a word of their own after
-// the name, before the number, folded: "Kärntner Straße 12", "Karl Johans
-// gate 22", "Storgata 1" is a compound. Lower case is how Scandinavian
-// languages write them.
-var separateStreets = []string{
-	"strasse", "allee", "platz", "gasse", "weg", "ring", "damm", "ufer",
-	"gate", "gata", "gatan", "vei", "veien", "vej", "gade", "vagen", "vag", "tie", "katu", "utca",
-}
+// separateStreets are street types written as a capitalised word of their
+// own after the name, before the number, folded: "Kärntner Straße 12",
+// "Alte Allee 3" ("Hauptstraße" is a compound).
+var separateStreets = []string{"strasse", "allee", "platz", "gasse", "weg", "damm", "ufer"}
+
+// lowerStreets are street types written in lower case after the name:
+// Scandinavian ones after a genitive ("Karl Johans gate 22", "Kongens
+// gate"), Hungarian "utca" after any name ("Váci utca 12").
+var lowerStreets = []string{"gate", "gata", "gatan", "vei", "veien", "vej", "gade", "vagen", "utca"}
 
 // prefixStreets are the street types written before the street name,
 // folded: Spanish, Portuguese, Italian, French, Catalan, Polish,
@@ -156,8 +158,10 @@ var prefixStreets = []string{
 }
 
 // streetBefore reads back from a house number at at over a street name to
-// its street type and returns the address start, or -1.
-func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
+// its street type and returns the address start, or -1; typed reports a
+// street type inside the word before the number or as that word
+// ("Hauptstraße 5", "Kärntner Straße 12"), not before the name.
+func (r *streetNumberRecognizer) streetBefore(text string, at int) (start int, typed bool) {
 	j := at - 1 // the space
 	if j > 0 && text[j-1] == ',' {
 		j--
@@ -171,28 +175,28 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
 	}
 	ws := wordStartBack(text, we)
 	if ws == we {
-		return -1
+		return -1, false
 	}
 	var buf [lexicon.MaxWord]byte
 	w, ok := lexicon.Fold(buf[:0], text[ws:we])
 	if !ok {
-		return -1
+		return -1, false
 	}
 	fw := string(w)
 	if !dot {
 		if st := r.separateBefore(text, ws, fw); st >= 0 {
-			return st
+			return st, true
 		}
 	}
 	if !nameUpperAt(text, ws) && !dot {
-		return r.prefixChain(text, j)
+		return r.prefixChain(text, j), false
 	}
 	if dot {
 		// "Hauptstr. 5"
 		if len(fw) > 5 && strings.HasSuffix(fw, "str") && nameUpperAt(text, ws) && boundaryBefore(text, ws) {
-			return ws
+			return ws, true
 		}
-		return -1
+		return -1, false
 	}
 	if nameUpperAt(text, ws) && boundaryBefore(text, ws) {
 		part := fw
@@ -200,19 +204,19 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) int {
 			part = fw[h+1:] // "Karl-Marx-Straße"
 		}
 		for _, suf := range compoundStreets {
-			if strings.HasSuffix(part, suf) && (len(part) > len(suf)+2 || h(fw) && len(part) == len(suf)) {
+			if strings.HasSuffix(part, suf) && (len(part) > len(suf)+2 || hyphenated(fw) && len(part) == len(suf)) {
 				if r.lex.Lookup(text[ws:we])&(lexicon.Word|lexicon.Stop) != 0 {
 					break // "Brigade 5"
 				}
-				return ws
+				return ws, true
 			}
 		}
 	}
-	return r.prefixChain(text, j)
+	return r.prefixChain(text, j), false
 }
 
-// h reports a hyphenated word.
-func h(w string) bool { return strings.IndexByte(w, '-') > 0 }
+// hyphenated reports a hyphenated word.
+func hyphenated(w string) bool { return strings.IndexByte(w, '-') > 0 }
 
 // prefixChain reads back from j (just after the street name) over up to
 // maxIntlWords capitalised words and particles to a street type and
@@ -406,14 +410,17 @@ func numberWordBack(text string, j int) int {
 // type word at ws (folded fw) after one to three capitalised words, and
 // returns the start of the first, or -1.
 func (r *streetNumberRecognizer) separateBefore(text string, ws int, fw string) int {
-	found := false
-	for _, t := range separateStreets {
-		if fw == t {
-			found = true
-			break
-		}
+	if ws < 3 || text[ws-1] != ' ' {
+		return -1
 	}
-	if !found || ws < 2 || text[ws-1] != ' ' {
+	switch {
+	case nameUpperAt(text, ws) && slices.Contains(separateStreets, fw):
+	case isLower(text[ws]) && fw == "utca":
+	case isLower(text[ws]) && slices.Contains(lowerStreets, fw):
+		if text[ws-2] != 's' {
+			return -1 // "Departure gate 12"
+		}
+	default:
 		return -1
 	}
 	start := -1
@@ -433,4 +440,15 @@ func (r *streetNumberRecognizer) separateBefore(text string, ws int, fw string) 
 		return -1
 	}
 	return start
+}
+
+// connectorAfter reports " in ", " near ", " and ", " or " after a house
+// number: "Hauptstraße 5 in Berlin".
+func connectorAfter(text string, e int) bool {
+	for _, w := range [...]string{" in ", " near ", " and ", " or ", " im ", " in\n"} {
+		if len(text)-e >= len(w) && text[e:e+len(w)] == w {
+			return true
+		}
+	}
+	return false
 }
