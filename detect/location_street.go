@@ -40,7 +40,12 @@ func (r *streetNumberRecognizer) Find(s *Scan, at int) {
 	}
 	before := at >= 2 && text[at-1] == ' ' && (isLower(text[at-2]) || isUpper(text[at-2]) || text[at-2] >= 0x80 ||
 		text[at-2] == '.' || text[at-2] == ',' || text[at-2] == ':')
-	if !before && (at > 0 && isAlnum(text[at-1])) {
+	// The digit run is parsed once for every recognizer woken at digits.
+	run := s.Run(at)
+	if run.glen[0] > 4 {
+		return
+	}
+	if e0 := run.gend[0]; !before && !(e0+2 < len(text) && (text[e0] == ' ' || text[e0] == ',' || isLetter(text[e0]))) {
 		return
 	}
 	e := houseNumberEnd(text, at)
@@ -176,6 +181,9 @@ func (r *streetNumberRecognizer) streetBefore(text string, at int) (start int, t
 	ws := wordStartBack(text, we)
 	if ws == we {
 		return -1, false
+	}
+	if !dot && isLower(text[ws]) && (we-ws < 3 || we-ws > 5) {
+		return -1, false // "port 8080", "took 41 ms": no lower-case type is that long
 	}
 	var buf [lexicon.MaxWord]byte
 	w, ok := lexicon.Fold(buf[:0], text[ws:we])

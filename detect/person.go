@@ -461,7 +461,9 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	if score < 0.75 || p.explain(s) {
 		c = p.cueBefore(text, runStart)
 		post = p.after(text, end, words)
-		intro = introBefore(text, runStart)
+		if words == 1 || !c.strong {
+			intro = introBefore(text, runStart)
+		}
 		speaker = words == 1 && speakerLabel(text, runStart, end)
 	}
 	boost := 0.0
