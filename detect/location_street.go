@@ -324,8 +324,10 @@ func (r *streetNumberRecognizer) streetAfter(text string, e int) (int, bool) {
 		return 0, false
 	}
 	j++
-	switch lower[text[j]] {
-	case 'r', 'a', 'b', 'c', 'q', 'p', 'i', 's', 'f':
+	// The first two letters of isNumberFirstStreet's words rule out
+	// "3 items", "2 of", "5 years" before any word is read.
+	switch string([]byte{lower[text[j]], lower[text[j+1]]}) {
+	case "ru", "av", "bo", "bd", "bl", "ch", "qu", "pl", "al", "im", "co", "ro", "sq", "pa", "fa":
 	default:
 		return 0, false
 	}
