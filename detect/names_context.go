@@ -227,13 +227,10 @@ func (p *personRecognizer) after(text string, end, words int) namePost {
 		}
 		return pc
 	}
-	if j == end || !isLower(text[j]) {
+	if j == end || words < 2 || !isLower(text[j]) {
 		return pc
 	}
-	t, ok := scanNameTok(p.lex, text, j)
-	if ok && t.shape == tokLower && t.cls&lexicon.PostCue != 0 {
-		pc.verb = true
-	}
+	pc.verb = p.verbAfter(text, end)
 	return pc
 }
 
@@ -507,4 +504,18 @@ func talkedTo(text string, i int) bool {
 		return true
 	}
 	return false
+}
+
+// verbAfter reports a verb that often follows a person (says, wrote,
+// arrived ...) one or two spaces after end.
+func (p *personRecognizer) verbAfter(text string, end int) bool {
+	j := end
+	for k := 0; k < 2 && j < len(text) && text[j] == ' '; k++ {
+		j++
+	}
+	if j == end || j >= len(text) || !isLower(text[j]) {
+		return false
+	}
+	t, ok := scanNameTok(p.lex, text, j)
+	return ok && t.shape == tokLower && t.cls&lexicon.PostCue != 0
 }

@@ -458,13 +458,16 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	var c nameCues
 	var post namePost
 	intro, speaker := introNone, false
+	// A lone word that is a known name: the only one that a weak cue, a
+	// verb or a speaker label can make a name.
+	loneKnown := words == 1 && !lastIsWord && (fe == evFirst || fe == evLast)
 	if score < 0.75 || p.explain(s) {
 		c = p.cueBefore(text, runStart)
 		post = p.after(text, end, words)
-		if words == 1 || !c.strong {
+		if words == 1 && fe != evWord || words >= 2 && !c.strong {
 			intro = introBefore(text, runStart)
 		}
-		speaker = words == 1 && speakerLabel(text, runStart, end)
+		speaker = loneKnown && speakerLabel(text, runStart, end)
 	}
 	boost := 0.0
 	var why []string
@@ -527,7 +530,7 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 		case (intro == introKnown || speaker) && (fe == evFirst || fe == evLast):
 			floor = personIntroKnown
 			why = appendNameWhy(why, explain, "intro")
-		case (post.owns || !toks[first].hyphen && (post.verb || talkedTo(text, runStart))) && (fe == evFirst || fe == evLast) && !c.det && key == 0:
+		case loneKnown && !c.det && key == 0 && (post.owns || !toks[first].hyphen && (p.verbAfter(text, end) || talkedTo(text, runStart))):
 			// "spoke with Gonzalez", "Olamide said", "Kate's phone".
 			floor = personLoneKnown
 			why = appendNameWhy(why, explain, "cue")
