@@ -91,6 +91,9 @@ type Config struct {
 	// Decode tunes the decoding of base64, hex and percent-encoded runs;
 	// see DecodeConfig.
 	Decode DecodeConfig `yaml:"decode"`
+	// Phone tunes phone-number detection (default regions); see
+	// PhoneConfig.
+	Phone PhoneConfig `yaml:"phone"`
 	// Explain records the context words that raised each score.
 	Explain bool `yaml:"-"`
 }
@@ -115,6 +118,7 @@ type Engine struct {
 	explain    bool
 	normalize  bool
 	dec        decodeOpts
+	phoneCCs   []int // country calling codes of Config.Phone.DefaultRegions
 	pool       sync.Pool
 }
 
@@ -188,6 +192,9 @@ func NewWith(cfg Config, recs []Recognizer) (*Engine, error) {
 		return nil, err
 	}
 	e.dec = dec
+	if e.phoneCCs, err = phoneRegionCodes(cfg.Phone); err != nil {
+		return nil, err
+	}
 	for k, v := range cfg.Thresholds {
 		if v < 0 || v > 1 {
 			return nil, fmt.Errorf("detect: thresholds.%s: %v is outside 0..1", k, v)

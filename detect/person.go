@@ -9,10 +9,12 @@ import (
 // nameRecognizers returns the PERSON, LOCATION and DATE_TIME recognizers.
 func nameRecognizers() []Recognizer {
 	lex := lexicon.Default()
+	addr := &addressRecognizer{lex: lex}
 	return []Recognizer{
 		&personRecognizer{lex: lex},
 		&personKeyRecognizer{lex: lex},
-		&addressRecognizer{lex: lex},
+		addr,
+		&streetNumberRecognizer{lex: lex, addr: addr},
 		&birthDateRecognizer{lex: lex},
 	}
 }
@@ -54,6 +56,9 @@ const (
 	personPlacePrep   = 0.15 // in/at/near just before
 	personAllCaps     = 0.2  // ALL-CAPS run without key or cue
 	personMinReported = 0.3  // below this a candidate is not added at all
+	personIntro       = 0.8  // a lone word after "my name is", "named", "call me"
+	personIntroKnown  = 0.7  // a lone known name after "I'm", "this is", or as a speaker label
+	personLoneKnown   = 0.6  // a lone known name with a weak cue, a verb or "'s phone" beside it
 )
 
 func (p *personRecognizer) Find(s *Scan, at int) {
@@ -313,10 +318,16 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	}
 	// A known first name, or a title, followed by a common word: "Gavin
 	// Waters", "Dr. Strange".
-	lastIsWord := false
+	lastIsWord, lastIsName := false, false
 	if i < n && words <= 1 && (title || titleWeak || words == 1 && nameEvidence(toks[first].cls) == evFirst) {
 		t := &toks[i]
-		if (t.shape == tokCap || t.shape == tokUpper && allCaps) && t.cls&(lexicon.Stop|lexicon.Org|lexicon.Place|lexicon.Month|lexicon.Title|lexicon.TitleWeak) == 0 {
+		// A given name that is also a month or a modal ("Mr. May", "Dan
+		// May", "Dr. June") after a title or a known first name, unless a
+		// day follows ("June 5").
+		lastIsName = (title || words == 1) && t.cls&(lexicon.First|lexicon.Surname) != 0 &&
+			t.cls&(lexicon.Org|lexicon.Place|lexicon.Title|lexicon.TitleWeak) == 0 && !digitAfter(text, t.spanEnd()) &&
+			!(t.cls&lexicon.Stop != 0 && pronounAfter(text, t.end))
+		if (t.shape == tokCap || t.shape == tokUpper && allCaps) && (lastIsName || t.cls&(lexicon.Stop|lexicon.Org|lexicon.Place|lexicon.Month|lexicon.Title|lexicon.TitleWeak) == 0) {
 			if first < 0 {
 				first = i
 			}
@@ -335,14 +346,20 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	}
 	// Suffixes: Jr., Sr., III, MD, PhD.
 	end := toks[coreEnd-1].spanEnd()
+	suffixed := false
 	if coreEnd < n && toks[coreEnd].cls&lexicon.Suffix != 0 && words >= 1 {
 		end = toks[coreEnd].spanEnd()
 		i = coreEnd + 1
+		suffixed = true
 	} else if j := p.commaSuffix(text, end); j > end {
 		end = j
 	}
 	// Veto: the next word makes it an organisation, street or place.
 	if i < n && toks[i].cls&lexicon.Org != 0 && toks[i].cls&(lexicon.First|lexicon.Surname) == 0 {
+		return i + 1
+	}
+	// After a suffix no surname follows: "Martin Luther King Jr. Park".
+	if suffixed && i < n && toks[i].cls&(lexicon.Org|lexicon.Street) != 0 {
 		return i + 1
 	}
 	if i == n && p.orgAfter(text, toks[n-1].spanEnd()) {
@@ -412,10 +429,16 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 		if toks[coreStart-1].dot {
 			score = 0.6
 		}
+		if lastIsName {
+			score += 0.15
+		}
 	case title && words >= 1:
 		score = personTitle
 	case words >= 2:
 		score = pairScore(fe, le)
+		if lastIsWord && lastIsName && fe == evFirst {
+			score = 0.6
+		}
 	default:
 		score = singleScore(fe)
 		if titleWeak && fe != evWord {
@@ -434,9 +457,17 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	key := nameKeyBefore(p.lex, text, runStart)
 	var c nameCues
 	var post namePost
+	intro, speaker := introNone, false
+	// A lone word that is a known name: the only one that a weak cue, a
+	// verb or a speaker label can make a name.
+	loneKnown := words == 1 && !lastIsWord && (fe == evFirst || fe == evLast)
 	if score < 0.75 || p.explain(s) {
 		c = p.cueBefore(text, runStart)
 		post = p.after(text, end, words)
+		if words == 1 && fe != evWord || words >= 2 && !c.strong {
+			intro = introBefore(text, runStart)
+		}
+		speaker = loneKnown && speakerLabel(text, runStart, end)
 	}
 	boost := 0.0
 	var why []string
@@ -484,7 +515,28 @@ func (p *personRecognizer) run(s *Scan, toks []nameTok, i int, placeBefore bool)
 	if words == 1 && !initials && !title && !titleWeak && key <= 0 && !c.greeting && !c.strong {
 		boost = 0 // a lone word needs a cue, a greeting or a name key
 	}
+	if intro == introAny && !c.strong && words >= 2 {
+		boost += personCueStrong
+	}
 	score += boost
+	// A lone name word introduced by name ("My name is Rubija", "I'm
+	// Carlos") or labelling a line of dialogue ("Nicole: …").
+	if words == 1 && !title && !titleWeak && !lastIsWord && !initials && key >= 0 && toks[first].shape == tokCap {
+		floor := 0.0
+		switch {
+		case intro == introAny && fe != evWord:
+			floor = personIntro
+			why = appendNameWhy(why, explain, "intro")
+		case (intro == introKnown || speaker) && (fe == evFirst || fe == evLast):
+			floor = personIntroKnown
+			why = appendNameWhy(why, explain, "intro")
+		case loneKnown && !c.det && key == 0 && (post.owns || !toks[first].hyphen && (p.verbAfter(text, end) || talkedTo(text, runStart))):
+			// "spoke with Gonzalez", "Olamide said", "Kate's phone".
+			floor = personLoneKnown
+			why = appendNameWhy(why, explain, "cue")
+		}
+		score = max(score, floor)
+	}
 	if score > 1 {
 		score = 1
 	}
@@ -631,4 +683,20 @@ func (p *personRecognizer) orgAfter(text string, end int) bool {
 	}
 	t, ok := scanNameTok(p.lex, text, end+1)
 	return ok && t.cls&lexicon.Org != 0 && t.cls&(lexicon.First|lexicon.Surname) == 0
+}
+
+// digitAfter reports a space and a digit at i: "June 5", "May 2024".
+func digitAfter(text string, i int) bool {
+	return i+1 < len(text) && text[i] == ' ' && isDigit(text[i+1])
+}
+
+// pronounAfter reports " I ", " we " or " you " at i: the modal of a
+// question ("May I …"), not a name.
+func pronounAfter(text string, i int) bool {
+	for _, p := range [...]string{" I ", " we ", " you "} {
+		if len(text)-i >= len(p) && text[i:i+len(p)] == p {
+			return true
+		}
+	}
+	return false
 }

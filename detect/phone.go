@@ -146,6 +146,9 @@ var (
 
 func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 	t := s.text
+	if r.plus && r.ngroups == 1 && r.glen[0] <= 3 && nr.intlParen(s, r) {
+		return
+	}
 	// Only the whole run: a phone number is not the head of a longer
 	// digit run (that is a card, an account or an id).
 	k := r.ngroups
@@ -205,21 +208,32 @@ func (nr *numberRecognizer) phone(s *Scan, r *numRun) {
 		return
 	}
 	ctx := s.Context(start, e, phoneContext)
+	if ctx == "number" && s.Context(start, e, idNouns) != "" {
+		return // "tracking number 5321234567", "order number …"
+	}
 	if ctx != "" {
 		base += 0.3
 	}
 	const validBonus = 0.15
 	min := s.minScore("PHONE_NUMBER")
 	if base+validBonus < min {
-		return // cannot pass even if valid: skip the library
+		// Cannot pass even if valid: skip the library.
+		if !r.plus {
+			nr.regionPhone(s, r, k, start, e)
+		}
+		return
 	}
 	if base < min && d.valid() {
 		base += validBonus
+	}
+	if base < min && !r.plus && nr.regionPhone(s, r, k, start, e) {
+		return
 	}
 	nr.addPhone(s, start, e, base, ctx)
 }
 
 func (nr *numberRecognizer) addPhone(s *Scan, start, e int, score float64, ctx string) {
+	e = phoneExt(s.text, e)
 	if score > 1 {
 		score = 1
 	}
@@ -244,6 +258,7 @@ func (nr *numberRecognizer) nationalPhone(s *Scan, r *numRun, k, start, e int) {
 	digits := r.digits[:n]
 	for i := 0; i < k; i++ {
 		if r.glen[i] < 2 {
+			nr.regionPhone(s, r, k, start, e) // "0 532 123 45 67"
 			return
 		}
 	}
@@ -275,10 +290,12 @@ func (nr *numberRecognizer) nationalPhone(s *Scan, r *numRun, k, start, e int) {
 		// A plain run with a leading zero is an id as often: it needs
 		// a phone word and a valid number.
 		if weak || !nr.phones.anyValid(digits, trunkRegions, true, nil) {
+			nr.regionPhone(s, r, k, start, e)
 			return
 		}
 	case weak:
 		if !nr.phones.anyValid(digits, trunkRegions, true, r.glen[:k]) {
+			nr.regionPhone(s, r, k, start, e)
 			return
 		}
 		score = 0.5
@@ -309,6 +326,7 @@ func (nr *numberRecognizer) foreignPhone(s *Scan, r *numRun, k, start, e int) {
 	}
 	ctx := s.Context(start, e, phoneContext)
 	if ctx == "" || ctx == "number" || !nr.phones.anyValid(r.digits[:n], plainRegions, false, nil) {
+		nr.regionPhone(s, r, k, start, e)
 		return
 	}
 	nr.addPhone(s, start, e, 0.8, ctx)
@@ -469,4 +487,161 @@ func classifyPhone(r *numRun, k int) (phoneShape, bool) {
 		return shapeDashed334, true
 	}
 	return shapeOther, true
+}
+
+// idNouns name the numbers that are not phones. When "number" is the only
+// phone word near a North American-shaped candidate, one of these makes
+// it an id: "tracking number", "order number", "account number".
+var idNouns = []string{"tracking", "order", "invoice", "account", "acct", "reference", "ref", "serial", "case", "ticket",
+	"policy", "confirmation", "transaction", "booking", "shipment", "parcel", "customer", "member", "routing", "card"}
+
+// intlParen reads "+44 (20) 7123 4567", "+90 (532) 123 45 67": a country
+// code, a bracketed area code and the subscriber digits (E.123 writes the
+// area code of a national number in brackets; people keep the brackets
+// after a country code), or the country code in brackets: "(+44) 20 7946
+// 0958". r holds the country code group only. A leading
+// trunk 0 inside the brackets ("+44 (020) …") is dropped, except in
+// Italy. The number must be valid; groups at the end are given up until
+// it is, so that a following number is not swallowed. It reports whether
+// it added a finding.
+func (nr *numberRecognizer) intlParen(s *Scan, r *numRun) bool {
+	t := s.text
+	i := r.gend[0]
+	start := r.start - 1
+	// "(+44) 20 7946 0958": the country code in brackets.
+	ccParen := start > 0 && t[start-1] == '(' && i < len(t) && t[i] == ')'
+	if ccParen {
+		start--
+		i++
+		if i < len(t) && t[i] == ' ' {
+			i++
+		}
+		if i >= len(t) || !isDigit(t[i]) {
+			return false
+		}
+	} else {
+		if i < len(t) && t[i] == ' ' {
+			i++
+		}
+		if i+3 >= len(t) || t[i] != '(' {
+			return false
+		}
+	}
+	var buf [maxDigits]byte
+	n := copy(buf[:], r.digits[:r.glen[0]])
+	cc := atoi(buf[:n])
+	if phonenumbers.GetRegionCodeForCountryCode(cc) == "ZZ" {
+		return false
+	}
+	n = 0
+	if !ccParen {
+		i++
+		if t[i] == '0' && cc != 39 {
+			i++
+		}
+		st := i
+		for i < len(t) && isDigit(t[i]) && n < len(buf) {
+			buf[n] = t[i]
+			n++
+			i++
+		}
+		if i-st < 1 || i-st > 5 || i >= len(t) || t[i] != ')' {
+			return false
+		}
+		i++
+		if i < len(t) && (t[i] == ' ' || t[i] == '-') {
+			i++
+		}
+	}
+	var ends [maxGroups]int // offset and digit count after each group
+	var counts [maxGroups]int
+	k := 0
+	for k < maxGroups {
+		st := i
+		for i < len(t) && isDigit(t[i]) && n < len(buf) {
+			buf[n] = t[i]
+			n++
+			i++
+		}
+		if i == st {
+			break
+		}
+		ends[k], counts[k] = i, n
+		k++
+		if i+1 < len(t) && (t[i] == ' ' || t[i] == '-' || t[i] == '.') && isDigit(t[i+1]) {
+			i++
+			continue
+		}
+		break
+	}
+	for ; k > 0; k-- {
+		e, nd := ends[k-1], counts[k-1]
+		if nd < 6 || nd > 14 || !cleanEnd(t, e) {
+			continue
+		}
+		d := phoneDigits{cc: cc, nsn: buf[:nd]}
+		if !nr.phones.possible(d) || !d.valid() {
+			continue
+		}
+		ctx := s.Context(start, e, phoneContext)
+		score := 0.8
+		if ctx != "" {
+			score += 0.15
+		}
+		nr.addPhone(s, start, e, score, ctx)
+		return true
+	}
+	return false
+}
+
+// phoneExt returns the end of an extension after a phone number ending at
+// e (" ext. 204", ", ext 204", " x204", " extension 204", " #204"), or
+// e when none follows.
+func phoneExt(t string, e int) int {
+	j := e
+	if j < len(t) && t[j] == ',' {
+		j++
+	}
+	if j < len(t) && t[j] == ' ' {
+		j++
+	}
+	if j >= len(t) {
+		return e
+	}
+	switch {
+	case t[j] == '#':
+		j++
+	case t[j] == 'x' || t[j] == 'X':
+		if j == e {
+			return e // "555-1234x": glued letters are no extension word
+		}
+		j++
+	case j+3 <= len(t) && (t[j:j+3] == "ext" || t[j:j+3] == "Ext" || t[j:j+3] == "EXT"):
+		j += 3
+		switch {
+		case j+6 <= len(t) && t[j:j+6] == "ension":
+			j += 6
+		case j < len(t) && t[j] == 'n':
+			j++
+		}
+		if j < len(t) && t[j] == '.' {
+			j++
+		}
+		if j < len(t) && t[j] == ':' {
+			j++
+		}
+	default:
+		return e
+	}
+	if j < len(t) && t[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(t) && isDigit(t[k]) && k-j <= 6 {
+		k++
+	}
+	if k == j || k-j > 6 || !cleanEnd(t, k) {
+		return e
+	}
+	return k
 }

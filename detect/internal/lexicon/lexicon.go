@@ -72,6 +72,7 @@ var sections = map[string]Class{
 	"postcue":     PostCue,
 	"keyperson":   KeyPerson,
 	"keyother":    KeyOther,
+	"demonym":     Word,
 }
 
 // MaxWord is the longest word, in bytes after folding, that Lookup can
