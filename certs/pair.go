@@ -1,8 +1,8 @@
 // Package certs loads the TLS material Warden's connections use — its
 // own serving certificate, the client certificates it presents to
 // upstreams and MCP servers, private CA bundles — from PEM files, and
-// swaps a certificate for a new one when its files change, without a
-// restart.
+// swaps a certificate or a CA bundle for a new one when its files
+// change, without a restart.
 //
 // A Pair is read once at start and handed to crypto/tls through
 // GetCertificate (serving) or GetClientCertificate (calling out), which
@@ -11,7 +11,8 @@
 // old pair and new connections get the new one. Reload reads the files
 // again and swaps only a pair that parses and whose key matches its
 // certificate; a broken or already expired one is refused and the old
-// pair kept.
+// pair kept. A Pool, a CA bundle, is reloaded the same way; a bundle
+// without a certificate, or with one that does not parse, is refused.
 //
 // Errors name the file's role (cert_file, key_file, ca_file) and what
 // was wrong, never the file's contents.
@@ -45,11 +46,11 @@ type Pair struct {
 // gives a new one), its modification time and its size.
 type stamp struct{ cert, key os.FileInfo }
 
-func (a stamp) same(b stamp) bool {
-	eq := func(x, y os.FileInfo) bool {
-		return x != nil && y != nil && os.SameFile(x, y) && x.ModTime().Equal(y.ModTime()) && x.Size() == y.Size()
-	}
-	return eq(a.cert, b.cert) && eq(a.key, b.key)
+func (a stamp) same(b stamp) bool { return sameFile(a.cert, b.cert) && sameFile(a.key, b.key) }
+
+// sameFile reports whether x and y are one version of one file.
+func sameFile(x, y os.FileInfo) bool {
+	return x != nil && y != nil && os.SameFile(x, y) && x.ModTime().Equal(y.ModTime()) && x.Size() == y.Size()
 }
 
 // LoadPair reads certFile (a PEM chain, leaf first) and keyFile (its PEM

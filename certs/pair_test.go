@@ -1,9 +1,7 @@
 package certs
 
 import (
-	"crypto/x509"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,24 +81,5 @@ func TestLoadPairNamesTheFile(t *testing.T) {
 				t.Fatalf("err %v, want prefix %q", err, tc.want)
 			}
 		})
-	}
-}
-
-func TestLoadPool(t *testing.T) {
-	dir := t.TempDir()
-	ca := testpki.NewCA(t, "Test CA")
-	f := ca.WriteCA(t, dir, "ca")
-	pool, err := LoadPool(f, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf := ca.Issue(t, testpki.Leaf{CN: "s", DNS: []string{"s.test"}})
-	if _, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: pool, DNSName: "s.test"}); err != nil {
-		t.Fatalf("leaf of the CA: %v", err)
-	}
-	empty := filepath.Join(dir, "empty.pem")
-	os.WriteFile(empty, []byte("nothing here"), 0o600)
-	if _, err := LoadPool(empty, false); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
-		t.Fatalf("empty bundle: %v", err)
 	}
 }

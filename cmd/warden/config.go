@@ -226,9 +226,11 @@ type ServerConfig struct {
 	// insecure: true. Default none.
 	RequireTLSZones []string `yaml:"require_tls_zones"`
 	// CertReloadInterval is how often the certificate and key files
-	// (server.tls and every tls.cert_file) are checked for a change; a
-	// changed pair is loaded for new connections without a restart
-	// (SIGHUP checks at once). Between 1s and 1h. Default 5s.
+	// (server.tls and every tls.cert_file) and the CA bundles
+	// (server.tls.client_ca and every tls.ca_file) are checked for a
+	// change; a changed pair or bundle is loaded for new connections
+	// without a restart (SIGHUP checks at once). Between 1s and 1h.
+	// Default 5s.
 	CertReloadInterval Duration `yaml:"cert_reload_interval"`
 }
 
@@ -255,7 +257,8 @@ type TLSConfig struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 	// ClientCA is a PEM bundle; when set, client certificates signed by
-	// it are verified and map to principals (auth.mtls).
+	// it are verified and map to principals (auth.mtls). Reloaded when it
+	// changes, like cert_file. Default none.
 	ClientCA string `yaml:"client_ca"`
 }
 

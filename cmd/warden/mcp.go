@@ -267,7 +267,7 @@ func mcpServers(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 			return nil, fmt.Errorf("mcp.servers[%d].%w", i, err)
 		}
 		k := fmt.Sprintf("mcp.servers[%d]", i)
-		tr, err := cs.clientTransport(ctx, k, "mcp:"+s.Name, s.TLS)
+		tr, err := cs.clientTransport(ctx, k, "mcp:"+s.Name, s.URL, s.TLS)
 		if err != nil {
 			return nil, err
 		}
@@ -422,7 +422,7 @@ func runMCPApprove(ctx context.Context, c *cli, args []string) int {
 		if s.Name != sc.Name {
 			continue
 		}
-		tr, err := cs.clientTransport(ctx, fmt.Sprintf("mcp.servers[%d]", i), "mcp:"+s.Name, s.TLS)
+		tr, err := cs.clientTransport(ctx, fmt.Sprintf("mcp.servers[%d]", i), "mcp:"+s.Name, s.URL, s.TLS)
 		if err != nil {
 			fmt.Fprintln(c.stderr, "warden mcp approve:", err)
 			return exitUsage

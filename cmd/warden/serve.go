@@ -103,12 +103,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 	srv := newHTTPServer(cfg, st.gw, log)
 	scheme := "http"
 	if cfg.Server.TLS.CertFile != "" {
-		tc, err := serverTLS(cfg.Server.TLS, st.certs.server)
-		if err != nil {
-			fmt.Fprintln(c.stderr, "warden serve: server.tls:", err)
-			return exitUsage
-		}
-		srv.TLSConfig = tc
+		srv.TLSConfig = serverTLS(st.certs.server, st.certs.clientCA)
 		scheme = "https"
 	}
 	ln, err := net.Listen("tcp", cfg.Server.Listen)
@@ -281,6 +276,11 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		if cs.server, err = cs.add("server", "server.tls", t.CertFile, t.KeyFile); err != nil {
 			return fail(err)
 		}
+		if t.ClientCA != "" {
+			if cs.clientCA, err = cs.addPool("server", "server.tls.client_ca", t.ClientCA, false); err != nil {
+				return fail(err)
+			}
+		}
 	}
 
 	ups, err := upstreams(ctx, cfg, c, log, registry, cs)
@@ -417,7 +417,7 @@ func upstreams(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, regis
 		}
 		up := &gateway.Upstream{Name: u.Name, URL: u.URL, Key: key, Zone: zone, Models: models, Auth: u.Auth}
 		k := fmt.Sprintf("upstreams[%d]", i)
-		tr, err := cs.clientTransport(ctx, k, "upstream:"+u.Name, u.TLS)
+		tr, err := cs.clientTransport(ctx, k, "upstream:"+u.Name, u.URL, u.TLS)
 		if err != nil {
 			return nil, err
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,7 +28,8 @@ import (
 // certificate, TLS 1.2 or later.
 type ClientTLSConfig struct {
 	// CAFile is a PEM bundle of the CAs that may sign the server's
-	// certificate (a private CA). Default: the system roots.
+	// certificate (a private CA). Reloaded when it changes, like
+	// cert_file. Default: the system roots.
 	CAFile string `yaml:"ca_file"`
 	// SystemRoots trusts the system roots as well as ca_file. Default
 	// false: with ca_file set, only its CAs are trusted, so no public CA
@@ -114,9 +116,9 @@ func insecureWarning(log *slog.Logger, key, what, rawURL string) {
 }
 
 // certSet is the TLS material a gateway process holds: each configured
-// certificate pair by use (server, upstream:NAME, mcp:NAME), reloaded
-// when its files change or on SIGHUP, reported as a metric and checked
-// by /readyz.
+// certificate pair and CA bundle by use (server, upstream:NAME,
+// mcp:NAME), reloaded when its files change or on SIGHUP; pairs are
+// reported as a metric and checked by /readyz.
 type certSet struct {
 	log      *slog.Logger
 	audit    adminRecorder // nil: reloads are only logged
@@ -124,13 +126,14 @@ type certSet struct {
 	interval time.Duration
 	now      func() time.Time
 
-	mu      sync.Mutex
-	entries []*certEntry
-	server  *certs.Pair // server.tls, when set
-	sources map[string]*workloadapi.X509Source
-	stop    func()
-	done    chan struct{}
-	kick    chan struct{}
+	mu       sync.Mutex
+	entries  []*certEntry
+	server   *certs.Pair // server.tls, when set
+	clientCA *certs.Pool // server.tls.client_ca, when set
+	sources  map[string]*workloadapi.X509Source
+	stop     func()
+	done     chan struct{}
+	kick     chan struct{}
 }
 
 // adminRecorder is the audit log, as certSet records reloads.
@@ -141,8 +144,9 @@ type adminRecorder interface {
 type certEntry struct {
 	use   string
 	key   string      // config key, for messages
-	pair  *certs.Pair // a pair from files; nil for an SVID
+	pair  *certs.Pair // a pair from files; nil for an SVID or a CA bundle
 	svid  svidSource  // the Workload API's SVID, which its agent rotates
+	pool  *certs.Pool // a CA bundle (key names its file's key: …tls.ca_file)
 	after func()      // run after a reload (close a transport's idle connections)
 }
 
@@ -185,7 +189,26 @@ func (s *certSet) add(use, key, certFile, keyFile string) (*certs.Pair, error) {
 	return p, nil
 }
 
-// onReload runs f after each successful reload of use's pair.
+// addPool loads a CA bundle for use; key names its file's key
+// ("upstreams[0].tls.ca_file", "server.tls.client_ca").
+func (s *certSet) addPool(use, key, file string, system bool) (*certs.Pool, error) {
+	p, err := certs.LoadPool(file, system)
+	if err != nil {
+		return nil, poolError(key, err)
+	}
+	s.mu.Lock()
+	s.entries = append(s.entries, &certEntry{use: use, key: key, pool: p})
+	s.mu.Unlock()
+	return p, nil
+}
+
+// poolError names key in a certs.Pool error, which names ca_file.
+func poolError(key string, err error) error {
+	return fmt.Errorf("%s: %s", key, strings.TrimPrefix(err.Error(), "ca_file: "))
+}
+
+// onReload runs f after each successful reload of use's pair or CA
+// bundle.
 func (s *certSet) onReload(use string, f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -242,13 +265,18 @@ func (s *certSet) close() {
 	s.sources = nil
 }
 
-// reloadAll reloads each changed pair (each pair, with force), logs and
-// audits what happened. A refused pair leaves the old one in use.
+// reloadAll reloads each changed pair and CA bundle (each one, with
+// force), logs and audits what happened. A refused one leaves the old
+// one in use.
 func (s *certSet) reloadAll(ctx context.Context, force bool) {
 	s.mu.Lock()
 	entries := append([]*certEntry(nil), s.entries...)
 	s.mu.Unlock()
 	for _, e := range entries {
+		if e.pool != nil {
+			s.reloadPool(ctx, e, force)
+			continue
+		}
 		if e.pair == nil {
 			// The agent rotates an SVID; only its expiry is followed.
 			if l := e.leaf(); l != nil && s.metrics != nil {
@@ -281,11 +309,43 @@ func (s *certSet) reloadAll(ctx context.Context, force bool) {
 				e.after()
 			}
 		}
-		if s.audit != nil {
-			if _, aerr := s.audit.RecordAdmin(ctx, ev); aerr != nil && ctx.Err() == nil {
-				s.log.Warn("certificate reload could not be recorded in the audit log", "use", e.use, "error", aerr.Error())
-			}
+		s.record(ctx, e.use, ev)
+	}
+}
+
+// reloadPool reloads one CA bundle if it changed (with force, always),
+// logs and audits what happened: the file's name and how many
+// certificates it holds, never its contents.
+func (s *certSet) reloadPool(ctx context.Context, e *certEntry, force bool) {
+	err := e.pool.Reload(force)
+	if errors.Is(err, certs.ErrUnchanged) {
+		return
+	}
+	ev := audit.AdminEvent{Action: "tls.reload", Actor: "warden", Target: e.use,
+		Details: map[string]string{"ca_file": e.pool.File()}}
+	if err != nil {
+		s.log.Error("CA bundle reload refused; the current one stays in use", "use", e.use, "error", poolError(e.key, err).Error(),
+			"certificates", e.pool.Len())
+		ev.Details["result"] = "refused"
+	} else {
+		if e.after != nil {
+			e.after() // before the log line: once it is written, idle connections are gone
 		}
+		n := e.pool.Len()
+		s.log.Info("CA bundle reloaded: new connections are verified against it", "use", e.use, "ca_file", e.pool.File(), "certificates", n)
+		ev.Details["result"] = "reloaded"
+		ev.Details["certificates"] = strconv.Itoa(n)
+	}
+	s.record(ctx, e.use, ev)
+}
+
+// record writes a reload to the audit log, if there is one.
+func (s *certSet) record(ctx context.Context, use string, ev audit.AdminEvent) {
+	if s.audit == nil {
+		return
+	}
+	if _, aerr := s.audit.RecordAdmin(ctx, ev); aerr != nil && ctx.Err() == nil {
+		s.log.Warn("certificate reload could not be recorded in the audit log", "use", use, "error", aerr.Error())
 	}
 }
 
@@ -297,6 +357,9 @@ func (s *certSet) check(context.Context) error {
 	now := s.now()
 	var expired []string
 	for _, e := range s.entries {
+		if e.pool != nil {
+			continue // a CA's expiry shows in the chains it no longer verifies
+		}
 		if l := e.leaf(); l == nil || now.After(l.NotAfter) {
 			expired = append(expired, e.use)
 		}
@@ -307,14 +370,15 @@ func (s *certSet) check(context.Context) error {
 	return nil
 }
 
-// clientTransport is the transport of one upstream or MCP server with
-// tls settings; nil (the gateway's shared transport) without any. use
-// names its client certificate in the certSet.
-func (s *certSet) clientTransport(ctx context.Context, key, use string, t ClientTLSConfig) (*http.Transport, error) {
+// clientTransport is the transport of one upstream or MCP server (at
+// rawURL) with tls settings; nil (the gateway's shared transport)
+// without any. use names its client certificate and CA bundle in the
+// certSet.
+func (s *certSet) clientTransport(ctx context.Context, key, use, rawURL string, t ClientTLSConfig) (*http.Transport, error) {
 	if t.isZero() {
 		return nil, nil
 	}
-	tc, err := s.clientTLS(ctx, key, use, t)
+	tc, err := s.clientTLS(ctx, key, use, rawURL, t)
 	if err != nil {
 		return nil, err
 	}
@@ -325,26 +389,43 @@ func (s *certSet) clientTransport(ctx context.Context, key, use string, t Client
 		ForceAttemptHTTP2:   true,
 		TLSClientConfig:     tc,
 	}
-	if t.CertFile != "" {
+	if t.CertFile != "" || t.CAFile != "" {
 		// After a rotation, idle connections (made with the old
-		// certificate) are closed, so the next request handshakes with
-		// the new one; requests in flight keep theirs.
+		// certificate, or verified against the old CAs) are closed, so
+		// the next request handshakes with the new one; requests in
+		// flight keep theirs.
 		s.onReload(use, tr.CloseIdleConnections)
 	}
 	return tr, nil
 }
 
-func (s *certSet) clientTLS(ctx context.Context, key, use string, t ClientTLSConfig) (*tls.Config, error) {
+// clientTLS is the tls.Config of one upstream or MCP server. With
+// ca_file, the server is verified against the bundle in use at each
+// handshake (it may have been reloaded): crypto/tls's own check, which
+// reads a fixed RootCAs, is replaced by VerifyConnection, which checks
+// the same things (chain to a trusted CA, the name — server_name or the
+// URL's host —, server authentication, validity dates) and fails the
+// handshake otherwise.
+func (s *certSet) clientTLS(ctx context.Context, key, use, rawURL string, t ClientTLSConfig) (*tls.Config, error) {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName}
 	if t.MinVersion == "1.3" {
 		tc.MinVersion = tls.VersionTLS13
 	}
 	if t.CAFile != "" {
-		pool, err := certs.LoadPool(t.CAFile, t.SystemRoots)
-		if err != nil {
-			return nil, fmt.Errorf("%s.tls.%w", key, err)
+		name := t.ServerName
+		if name == "" {
+			u, err := url.Parse(rawURL)
+			if err != nil || u.Hostname() == "" {
+				return nil, fmt.Errorf("%s.url: no host to verify the server's certificate for", key)
+			}
+			name = u.Hostname()
 		}
-		tc.RootCAs = pool
+		pool, err := s.addPool(use, key+".tls.ca_file", t.CAFile, t.SystemRoots)
+		if err != nil {
+			return nil, err
+		}
+		tc.InsecureSkipVerify = true // verified by VerifyConnection, against the current bundle
+		tc.VerifyConnection = pool.VerifyServer(name)
 	}
 	if t.CertFile != "" {
 		p, err := s.add(use, key+".tls", t.CertFile, t.KeyFile)
@@ -392,19 +473,27 @@ func (s *certSet) workloadSource(ctx context.Context, addr string) (*workloadapi
 }
 
 // serverTLS is the listener's TLS config: the current pair of
-// server.tls at each handshake, client certificates verified against
-// client_ca when set.
-func serverTLS(t TLSConfig, pair *certs.Pair) (*tls.Config, error) {
+// server.tls at each handshake and, with clientCA (server.tls.client_ca),
+// client certificates verified against the bundle in use at that
+// handshake: GetConfigForClient hands crypto/tls a copy of the config
+// with the current ClientCAs, all else equal. NextProtos is set here
+// because http.Server adds its protocols only to its own copy of the
+// config, not to the one GetConfigForClient returns.
+func serverTLS(pair *certs.Pair, clientCA *certs.Pool) *tls.Config {
 	tc := &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: pair.GetCertificate}
-	if t.ClientCA != "" {
-		pool, err := certs.LoadPool(t.ClientCA, false)
-		if err != nil {
-			return nil, fmt.Errorf("client_ca: %w", err)
-		}
-		tc.ClientCAs = pool
-		tc.ClientAuth = tls.VerifyClientCertIfGiven
+	if clientCA == nil {
+		return tc
 	}
-	return tc, nil
+	tc.NextProtos = []string{"h2", "http/1.1"}
+	tc.ClientCAs = clientCA.CertPool()
+	tc.ClientAuth = tls.VerifyClientCertIfGiven
+	base := tc.Clone()
+	tc.GetConfigForClient = func(*tls.ClientHelloInfo) (*tls.Config, error) {
+		c := base.Clone()
+		c.ClientCAs = clientCA.CertPool()
+		return c, nil
+	}
+	return tc
 }
 
 // describeCert is a certificate's description for `warden tls check`:

@@ -217,6 +217,8 @@ func TestUpstreamWrongCAFailsClosed(t *testing.T) {
 		{"the upstream's CA", "    tls:\n      ca_file: " + yamlQuote(right) + "\n", 200, ""},
 		{"another CA", "    tls:\n      ca_file: " + yamlQuote(wrong) + "\n", 502, "not signed by a CA the gateway trusts (tls.ca_file)"},
 		{"the system roots", "", 502, "not signed by a CA the gateway trusts"},
+		{"the upstream's CA and the system roots", "    tls:\n      ca_file: " + yamlQuote(right) + "\n      system_roots: true\n", 200, ""},
+		{"another CA and the system roots", "    tls:\n      ca_file: " + yamlQuote(wrong) + "\n      system_roots: true\n", 502, "not signed by a CA the gateway trusts (tls.ca_file)"},
 		{"a server_name the certificate does not hold", "    tls:\n      ca_file: " + yamlQuote(right) + "\n      server_name: other.onprem.test\n", 502, "tls.server_name"},
 		{"a server_name the certificate holds", "    tls:\n      ca_file: " + yamlQuote(right) + "\n      server_name: llm.onprem.test\n", 200, ""},
 	} {
