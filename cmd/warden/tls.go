@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/spiffe/go-spiffe/v2/spiffetls/tlsconfig"
@@ -374,7 +375,7 @@ func (s *certSet) check(context.Context) error {
 // rawURL) with tls settings; nil (the gateway's shared transport)
 // without any. use names its client certificate and CA bundle in the
 // certSet.
-func (s *certSet) clientTransport(ctx context.Context, key, use, rawURL string, t ClientTLSConfig) (*http.Transport, error) {
+func (s *certSet) clientTransport(ctx context.Context, key, use, rawURL string, t ClientTLSConfig) (*rotatingTransport, error) {
 	if t.isZero() {
 		return nil, nil
 	}
@@ -389,14 +390,47 @@ func (s *certSet) clientTransport(ctx context.Context, key, use, rawURL string, 
 		ForceAttemptHTTP2:   true,
 		TLSClientConfig:     tc,
 	}
+	rt := &rotatingTransport{}
+	rt.cur.Store(tr)
 	if t.CertFile != "" || t.CAFile != "" {
-		// After a rotation, idle connections (made with the old
-		// certificate, or verified against the old CAs) are closed, so
-		// the next request handshakes with the new one; requests in
-		// flight keep theirs.
-		s.onReload(use, tr.CloseIdleConnections)
+		// After a rotation no connection made with the old certificate,
+		// or verified against the old CAs, carries another request:
+		// requests in flight keep theirs, new ones handshake again.
+		s.onReload(use, rt.rotate)
 	}
-	return tr, nil
+	return rt, nil
+}
+
+// rotatingTransport sends each request through its current transport.
+// rotate starts a fresh one (same settings, no connections): closing
+// idle connections alone is not enough, since a request in flight at
+// the rotation returns its connection to the idle pool afterwards and,
+// under steady load, such a connection could be reused for ever. The
+// old transport gets no new requests; its connections are closed as
+// they fall idle.
+type rotatingTransport struct {
+	cur atomic.Pointer[http.Transport]
+}
+
+func (r *rotatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	return r.cur.Load().RoundTrip(req)
+}
+
+// CloseIdleConnections closes the current transport's idle connections.
+func (r *rotatingTransport) CloseIdleConnections() { r.cur.Load().CloseIdleConnections() }
+
+func (r *rotatingTransport) rotate() {
+	old := r.cur.Load()
+	r.cur.Store(old.Clone())
+	old.CloseIdleConnections()
+	go func() {
+		// Connections of requests that were in flight, as they finish;
+		// IdleConnTimeout closes any left after the last pass.
+		for _, d := range []time.Duration{50 * time.Millisecond, 500 * time.Millisecond, 5 * time.Second, 60 * time.Second} {
+			time.Sleep(d)
+			old.CloseIdleConnections()
+		}
+	}()
 }
 
 // clientTLS is the tls.Config of one upstream or MCP server. With
