@@ -107,6 +107,7 @@ func FuzzNothingRawReachesTheAgent(f *testing.F) {
 		`{"jsonrpc":"2.0","id":1,"error":{"code":-32000,"message":"no user {{C}}"}}`,
 		"data: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\",\"params\":{\"level\":\"info\",\"data\":\"saw {{C}}\"}}\n\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}\n\n",
 		"id: {{C}}\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":[]}}\n\n",
+		"event: {{C}}\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"contents\":[]}}\n\n",
 		"event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":1,\n data: \"result\":{\"x\":\"{{C}}\"}}\n\n",
 	} {
 		for i := range mcpCanaries {

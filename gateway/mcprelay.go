@@ -184,7 +184,13 @@ func (s *Server) relayMCPStream(x *exchange, resp *http.Response) *apiError {
 				id = "" // an event id is an opaque cursor; one that holds a value is dropped
 			}
 		}
-		writeEvent(&out, ev.name, id, data)
+		name := ev.name
+		if name != "" {
+			if out, err := s.guardText(x.ctx, x, name); err != nil || out != name {
+				name = "message" // the only event type MCP defines; one that holds a value is renamed
+			}
+		}
+		writeEvent(&out, name, id, data)
 		if x.mcp.isResponse(ev.data) {
 			x.rec.ResponseBody = append(sent.Bytes(), out.Bytes()...)
 			if err := s.complete(x, resp.StatusCode, x.mcp.withheld); err != nil {

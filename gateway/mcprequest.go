@@ -242,20 +242,12 @@ func checkRoutingHeaders(r *http.Request, msg *rpcMessage, required bool) *apiEr
 	if (required || hasM) && (len(hm) != 1 || hm[0] != msg.Method) {
 		return mismatch("Mcp-Method")
 	}
-	var name string
-	var p struct {
-		Name string `json:"name"`
-		URI  string `json:"uri"`
-	}
-	json.Unmarshal(msg.Params, &p)
 	switch msg.Method {
-	case "tools/call", "prompts/get":
-		name = p.Name
-	case "resources/read":
-		name = p.URI
+	case "tools/call", "prompts/get", "resources/read":
 	default:
 		return nil
 	}
+	name := routingName(msg)
 	if (required || hasN) && (len(hn) != 1 || hn[0] != name) {
 		return mismatch("Mcp-Name")
 	}
@@ -406,6 +398,18 @@ func (s *Server) callMCP(x *exchange) (*http.Response, *apiError) {
 			req.Header.Set(h, v)
 		}
 	}
+	if v := req.Header.Get("Mcp-Protocol-Version"); v != "" && !protocolVersionForm(v) {
+		req.Header.Del("Mcp-Protocol-Version") // a revision is a date; anything else is the caller's text
+	}
+	if req.Header.Get("Mcp-Name") != "" {
+		// The caller's header matched the body it sent (decodeMCP); the
+		// server gets the name as the rewritten body has it, so a value
+		// tokenized in a resource URI does not cross raw in the header.
+		var msg rpcMessage
+		if json.Unmarshal(x.upBody, &msg) == nil {
+			req.Header.Set("Mcp-Name", routingName(&msg))
+		}
+	}
 	if x.r.Method == http.MethodPost {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -452,4 +456,34 @@ func firstNonSpace(b []byte) int {
 		}
 	}
 	return len(b)
+}
+
+// routingName is what Mcp-Name carries for msg: the tool's or prompt's
+// name, the resource's URI ("" for other methods).
+func routingName(msg *rpcMessage) string {
+	var p struct {
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	}
+	json.Unmarshal(msg.Params, &p)
+	switch msg.Method {
+	case "tools/call", "prompts/get":
+		return p.Name
+	case "resources/read":
+		return p.URI
+	}
+	return ""
+}
+
+// protocolVersionForm says v looks like an MCP revision (YYYY-MM-DD).
+func protocolVersionForm(v string) bool {
+	if len(v) != 10 || v[4] != '-' || v[7] != '-' {
+		return false
+	}
+	for i, c := range v {
+		if i != 4 && i != 7 && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }

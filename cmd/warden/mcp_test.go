@@ -761,3 +761,43 @@ func BenchmarkMCPToolCall(b *testing.B) {
 		}
 	}
 }
+
+// TestMCPValueInAResourceURIDoesNotCrossInTheRoutingHeader: the body's
+// resource URI is tokenized, and Mcp-Name — which must match it — is
+// rewritten to the tokenized URI too, so the email crosses in neither.
+func TestMCPValueInAResourceURIDoesNotCrossInTheRoutingHeader(t *testing.T) {
+	st := startMCPStack(t, true, true, "auto")
+	uri := "crm://customers/" + mcpEmail
+	body := `{"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"` + uri + `",` +
+		`"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}`
+	req, _ := http.NewRequest("POST", st.url+"/mcp/crm", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+st.supportKey)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	req.Header.Set("Mcp-Protocol-Version", "2026-07-28")
+	req.Header.Set("Mcp-Method", "resources/read")
+	req.Header.Set("Mcp-Name", uri)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	st.crm.mu.Lock()
+	defer st.crm.mu.Unlock()
+	found := false
+	for _, r := range st.crm.requests {
+		if !strings.Contains(r.Body, "resources/read") {
+			continue
+		}
+		found = true
+		if strings.Contains(r.Body, mcpEmail) || strings.Contains(r.Header.Get("Mcp-Name"), mcpEmail) {
+			t.Fatal("the email in the resource URI reached the server raw")
+		}
+		if !mcpTokenRE.MatchString(r.Header.Get("Mcp-Name")) {
+			t.Fatalf("Mcp-Name is not the tokenized URI")
+		}
+	}
+	if !found {
+		t.Fatalf("the request did not reach the server (status %d)", resp.StatusCode)
+	}
+}
