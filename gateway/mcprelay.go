@@ -377,7 +377,7 @@ func (s *Server) guardText(ctx context.Context, x *exchange, text string) (strin
 		}
 	}
 	if strings.Contains(out, "](") {
-		out = s.neutraliseLinks(x, out)
+		out = s.neutraliseLinkTargets(x, out)
 	}
 	return out, nil
 }
@@ -388,15 +388,10 @@ func (s *Server) guardText(ctx context.Context, x *exchange, text string) (strin
 // text without spaces whole, and a URL has none.
 var linkTarget = regexp.MustCompile(`\]\(\s*<?([^)\s>]+)`)
 
-// neutraliseLinks replaces the URL of each markdown link or image that
-// carries a token or a finding: an agent that renders it, or a model
-// told to, would send the value to whoever owns the URL.
-func (s *Server) neutraliseLinks(x *exchange, text string) string {
-	return s.neutraliseLinkTargets(x, text)
-}
-
-// neutraliseLinkTargets rewrites the link targets in text that carry a
-// value, counting each in the record and the metrics.
+// neutraliseLinkTargets replaces the URL of each markdown link or image
+// in text that carries a token or a finding — an agent that renders it,
+// or a model told to, would send the value to whoever owns the URL —
+// counting each in the record and the metrics.
 func (s *Server) neutraliseLinkTargets(x *exchange, text string) string {
 	locs := linkTarget.FindAllStringSubmatchIndex(text, -1)
 	if locs == nil {

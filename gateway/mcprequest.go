@@ -169,7 +169,7 @@ func (s *Server) decodeMCP(x *exchange) (*rpcMessage, *apiError) {
 		return nil, mcpError(http.StatusBadRequest, rpcInvalidRequest, "bad_body", "could not read the request body")
 	}
 	x.body = body
-	if i := firstNonSpace(body); i < len(body) && body[i] == '[' {
+	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
 		return nil, mcpError(http.StatusBadRequest, rpcInvalidRequest, "batch", "JSON-RPC batches are not supported (neither MCP revision has them)")
 	}
 	if err := detect.ValidateJSON(body, s.mcpWalk); err != nil {
@@ -445,17 +445,6 @@ func (s *Server) callMCP(x *exchange) (*http.Response, *apiError) {
 	x.deadline, x.cancel = deadline, cancel
 	x.up = &Upstream{Name: srv.Name, Zone: srv.Zone}
 	return resp, nil
-}
-
-// firstNonSpace is the index of b's first byte that is not JSON
-// whitespace (len(b) if none).
-func firstNonSpace(b []byte) int {
-	for i, c := range b {
-		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
-			return i
-		}
-	}
-	return len(b)
 }
 
 // routingName is what Mcp-Name carries for msg: the tool's or prompt's

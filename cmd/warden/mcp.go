@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"os/user"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -177,7 +178,7 @@ func (m *MCPConfig) validate(where string, requireTLS []string) error {
 			return fmt.Errorf("%s: %s.auth.key_env: required with auth.header", where, key)
 		}
 		for t := range s.Overrides {
-			if len(s.Tools) > 0 && !contains(s.Tools, t) {
+			if len(s.Tools) > 0 && !slices.Contains(s.Tools, t) {
 				return fmt.Errorf("%s: %s.overrides.%s: not one of the server's tools", where, key, t)
 			}
 		}
@@ -224,15 +225,6 @@ func validHeaderName(h string) bool {
 		}
 	}
 	return h != ""
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // mcpServers builds the gateway's MCP servers from the config, reading
@@ -471,7 +463,7 @@ func approveTools(ctx context.Context, c *cli, cfg *Config, sc MCPServerConfig, 
 		if tool != "" && head.Name != tool {
 			continue
 		}
-		if len(sc.Tools) > 0 && !contains(sc.Tools, head.Name) {
+		if len(sc.Tools) > 0 && !slices.Contains(sc.Tools, head.Name) {
 			continue
 		}
 		hash, err := toolpin.Hash(d)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -280,7 +281,7 @@ func TestMCPToolListShowsOnlyTheCallersTools(t *testing.T) {
 			for _, tl := range res.Tools {
 				names = append(names, tl.Name)
 			}
-			sortStrings(names)
+			slices.Sort(names)
 			if got := strings.Join(names, ","); got != want {
 				t.Errorf("tools/list shows %q, want %q", got, want)
 			}
@@ -633,14 +634,6 @@ func (st *mcpStack) auditEntries(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return b.String()
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }
 
 // TestMCPPolicyDeniesAToolCallByItsArguments: a CEL rule on server, tool

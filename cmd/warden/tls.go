@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -72,7 +73,7 @@ func checkTransport(key, what, rawURL, zone string, insecure bool, t ClientTLSCo
 		if !t.isZero() {
 			return fmt.Errorf("%s.tls: set for a plain http:// URL; use https:// (%s)", key, what)
 		}
-		if contains(requireZones, zone) {
+		if slices.Contains(requireZones, zone) {
 			return fmt.Errorf("%s.url: plain http:// in zone %s, which server.require_tls_zones requires TLS for; use https:// (%s)", key, zone, what)
 		}
 		if !isLoopbackHost(u.Hostname()) && !insecure {
