@@ -2,6 +2,7 @@ package audit_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -305,7 +306,7 @@ func TestConcurrentLogsOneStore(t *testing.T) {
 // certain whenever the helper is killed (the others move in step with
 // the group commit and may all be waiting for their intents). The
 // helper heartbeats every 50ms and declares a WriterTimeout of
-// helperWriterTimeout.
+// helperWriterTimeout, or of the Timeout it is given.
 const helperEnv = "WARDEN_AUDIT_HELPER"
 
 const helperWriterTimeout = 3 * time.Second
@@ -318,6 +319,7 @@ func TestHelperProcess(t *testing.T) {
 		DSN, Dir string
 		N        int
 		Long     bool
+		Timeout  time.Duration
 	}
 	if err := json.Unmarshal([]byte(os.Getenv(helperEnv)), &arg); err != nil {
 		t.Fatal(err)
@@ -329,7 +331,7 @@ func TestHelperProcess(t *testing.T) {
 	}
 	l, err := audit.Open(ctx, audit.Config{
 		Store: db, Keyring: openKeyring(t, arg.Dir), CheckpointInterval: 50 * time.Millisecond,
-		HeartbeatInterval: 50 * time.Millisecond, WriterTimeout: helperWriterTimeout,
+		HeartbeatInterval: 50 * time.Millisecond, WriterTimeout: cmp.Or(arg.Timeout, helperWriterTimeout),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -375,9 +377,13 @@ func TestHelperProcess(t *testing.T) {
 }
 
 // startHelper runs this test binary as an appender process.
-func startHelper(t *testing.T, dsn, dir string, n int, long bool) (*exec.Cmd, *bufio.Scanner) {
+func startHelper(t *testing.T, dsn, dir string, n int, long bool, timeout ...time.Duration) (*exec.Cmd, *bufio.Scanner) {
 	t.Helper()
-	arg, _ := json.Marshal(map[string]any{"DSN": dsn, "Dir": dir, "N": n, "Long": long})
+	a := map[string]any{"DSN": dsn, "Dir": dir, "N": n, "Long": long}
+	if len(timeout) > 0 {
+		a["Timeout"] = timeout[0]
+	}
+	arg, _ := json.Marshal(a)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.v=false")
 	cmd.Env = append(os.Environ(), helperEnv+"="+string(arg))
 	cmd.Stderr = os.Stderr
@@ -491,7 +497,11 @@ func TestTwoProcessesOneLog(t *testing.T) {
 		var cmds []*exec.Cmd
 		var chans []chan int64
 		for range 2 {
-			cmd, sc := startHelper(t, dsn, dir, n, false)
+			// The production WriterTimeout: two appenders fight for
+			// SQLite's one write lock, and under a loaded CI machine a
+			// heartbeat may wait more than the kill tests' 3s, which
+			// had the other process declare this one dead (1 run in many).
+			cmd, sc := startHelper(t, dsn, dir, n, false, 30*time.Second)
 			acks := make(chan int64, 1024)
 			go readAcks(sc, acks)
 			cmds, chans = append(cmds, cmd), append(chans, acks)
