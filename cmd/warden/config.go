@@ -232,6 +232,12 @@ type ServerConfig struct {
 	// without a restart (SIGHUP checks at once). Between 1s and 1h.
 	// Default 5s.
 	CertReloadInterval Duration `yaml:"cert_reload_interval"`
+	// ConfigWatchInterval, when set, makes serve check the config file
+	// this often and reload it when its content changed, as SIGHUP does
+	// (policy, upstreams, detection, limits, MCP servers; see reload.go
+	// for what needs a restart). Between 100ms and 1h. Default 0: reload
+	// on SIGHUP only.
+	ConfigWatchInterval Duration `yaml:"config_watch_interval"`
 }
 
 // AuditConfig tunes the audit log.
@@ -533,6 +539,9 @@ func (c *Config) validate() error {
 	}
 	if d := time.Duration(c.Server.CertReloadInterval); d != 0 && (d < time.Second || d > time.Hour) {
 		return fmt.Errorf("%s: server.cert_reload_interval: %s is not between 1s and 1h", where, d)
+	}
+	if d := time.Duration(c.Server.ConfigWatchInterval); d != 0 && (d < 100*time.Millisecond || d > time.Hour) {
+		return fmt.Errorf("%s: server.config_watch_interval: %s is not between 100ms and 1h", where, d)
 	}
 	for i, u := range c.Upstreams {
 		if u.URL == "" {
