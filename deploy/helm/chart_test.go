@@ -606,3 +606,13 @@ func TestRenderedConfigLoadsInWarden(t *testing.T) {
 		})
 	}
 }
+
+func TestMisspelledValueRefused(t *testing.T) {
+	// values.schema.json: a typo must not be silently ignored (a
+	// misspelled networkPolicy key would leave the default in force).
+	for _, set := range []string{"replicaCout=3", "networkPolicy.egres.upstreams=null", "securityContext=", "mode=daemon"} {
+		if _, err := helmTemplate(t, "--set", set); err == nil {
+			t.Errorf("--set %s rendered; want a refusal", set)
+		}
+	}
+}
