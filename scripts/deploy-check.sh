@@ -42,8 +42,10 @@ flags_sidecar=(-f "$chart/values-sidecar.yaml")
 # Every optional resource on (Ingress, HTTPRoute, ServiceMonitor, secrets
 # projected beside the config), so their schemas are checked too.
 flags_all=(-f "$chart/values-ha.yaml" -f deploy/helm/testdata/all-features.yaml)
+# The sidecar on the shared PostgreSQL store (with its migration Job).
+flags_sidecarpg=(-f "$chart/values-sidecar.yaml" -f deploy/helm/testdata/sidecar-postgres.yaml)
 
-for m in "${modes[@]}" all; do
+for m in "${modes[@]}" all sidecarpg; do
   eval 'flags=("${flags_'"$m"'[@]}")'
   echo "deploy-check: helm lint --strict ($m)"
   "$HELM" lint --strict "$chart" --kube-version "$KUBE_VERSION" "${flags[@]}" >"$tmp/lint-$m.txt" 2>&1 || { cat "$tmp/lint-$m.txt" >&2; exit 1; }
@@ -52,11 +54,11 @@ for m in "${modes[@]}" all; do
 done
 
 echo "deploy-check: kubeconform -strict (schemas from deploy/schemas only)"
-for m in "${modes[@]}" all; do
-  printf '  %-8s ' "$m"
+for m in "${modes[@]}" all sidecarpg; do
+  printf '  %-10s ' "$m"
   "$KUBECONFORM" -strict -summary -kubernetes-version "$KUBE_VERSION" -schema-location deploy/schemas "$tmp/$m.yaml"
 done
-printf '  %-8s ' "plain"
+printf '  %-10s ' "plain"
 "$KUBECONFORM" -strict -summary -kubernetes-version "$KUBE_VERSION" -schema-location deploy/schemas deploy/kubernetes
 
 echo "deploy-check: chart behaviour (go test ./deploy/helm)"

@@ -30,7 +30,8 @@ const (
 	sideValues  = "warden/values-sidecar.yaml"
 )
 
-// modes are the three values files the chart ships.
+// modes are the three values files the chart ships, and the sidecar
+// on the shared PostgreSQL store.
 var modes = []struct {
 	name string
 	args []string
@@ -38,6 +39,7 @@ var modes = []struct {
 	{"default", nil},
 	{"ha", []string{"-f", haValues}},
 	{"sidecar", []string{"-f", sideValues}},
+	{"sidecar-postgres", []string{"-f", sideValues, "-f", "testdata/sidecar-postgres.yaml"}},
 }
 
 type doc = map[string]any
