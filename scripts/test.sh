@@ -67,6 +67,15 @@ go build -o "$probe_dir/warden" ./cmd/warden
 WARDEN_DATA_DIR="$probe_dir/data" "$probe_dir/warden" probe --config examples/quickstart.yaml
 rm -rf "$probe_dir"
 
+# --- deploy (Helm chart) -----------------------------------------------------
+# helm lint and helm template of the default, HA and sidecar values,
+# kubeconform -strict against the vendored schemas, the chart's behaviour
+# tests, and deploy/kubernetes and deploy/schemas up to date. helm and
+# kubeconform are built once from the Go module proxy and cached.
+echo "test: Helm chart and plain manifests (scripts/deploy-check.sh)"
+./scripts/deploy-check.sh
+# --- end deploy ---------------------------------------------------------------
+
 echo "test: e2e client matrix (npm and Go SDKs against warden serve, e2e/run.sh)"
 if ! command -v jq >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   (apt-get install -y -qq jq >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq jq >/dev/null 2>&1)) || true
