@@ -45,8 +45,8 @@ func badParam(w http.ResponseWriter, name, want string) {
 
 // params reads query parameters, remembering the first that was bad.
 type params struct {
-	q          url.Values
-	bad, want  string
+	q         url.Values
+	bad, want string
 }
 
 func (p *params) fail(name, want string) {
