@@ -35,6 +35,10 @@ type Page struct {
 	Next    *int64  `json:"next"`
 }
 
+// maxWindow bounds the index range one query of Entries reads, so that
+// a search stops close to its time budget.
+const maxWindow = 1 << 16
+
 // MaxLimit bounds the entries of one page.
 const MaxLimit = 500
 
@@ -42,7 +46,7 @@ const MaxLimit = 500
 // before (before < 0: from the newest), newest first.
 //
 // It reads the index newest first in windows of indexes that grow four
-// times each round, each an index range scan on the filter's (column,
+// times each round up to 65536, each an index range scan on the filter's (column,
 // idx) index; a time window is first narrowed to the indexes of the
 // hours it covers. When Config.Budget has passed before the page is
 // full, it returns what it found with Next at the window it reached, so
@@ -99,7 +103,7 @@ func (x *Index) Entries(ctx context.Context, f Filter, before int64, limit int) 
 			return page, nil
 		}
 		hi = wlo
-		window *= 4
+		window = min(window*4, maxWindow)
 		if hi > lo && time.Now().After(deadline) {
 			page.Next = &hi
 			return page, nil

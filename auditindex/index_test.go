@@ -317,3 +317,59 @@ func TestWindow(t *testing.T) {
 		}
 	}
 }
+
+// Flows over windows of whole days and of odd hours sum the daily and
+// hourly rollups to what counting the requests gives.
+func TestFlowsOverDaysAndHours(t *testing.T) {
+	f := newFixture(t, storetest.DSN(t, store.SQLite))
+	ctx := context.Background()
+	day0 := t0.Truncate(24 * time.Hour)
+	var times []time.Time
+	for i := range 30 {
+		at := day0.Add(time.Duration(i*7) * time.Hour).Add(time.Duration(i) * time.Minute)
+		times = append(times, at)
+		ev := event.Record{Kind: event.Intent, Intent: -1, Time: at, RequestID: fmt.Sprint(i), Principal: "p", Tenant: "t",
+			Model: "m", Zone: "z", Decision: "allow", Findings: map[string]int{"EMAIL_ADDRESS": 1 + i%2}}
+		if i%3 == 0 {
+			ev.Findings = nil
+		}
+		if _, err := f.log.Record(ctx, &ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.idx.CatchUp(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ from, to time.Duration }{
+		{0, 72 * time.Hour}, {5 * time.Hour, 200 * time.Hour}, {23 * time.Hour, 49 * time.Hour}, {30 * time.Hour, 40 * time.Hour}, {0, 300 * time.Hour},
+	} {
+		w, err := auditindex.NewWindow(day0.Add(c.from), day0.Add(c.to), time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		links, err := f.idx.Flows(ctx, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][2]int64{}
+		for _, l := range links {
+			got[l.Category] = [2]int64{l.Count, l.Findings}
+		}
+		want := map[string][2]int64{}
+		for i, at := range times {
+			if at.Unix() < w.From || at.Unix() >= w.To {
+				continue
+			}
+			if i%3 == 0 {
+				v := want[""]
+				want[""] = [2]int64{v[0] + 1, 0}
+				continue
+			}
+			v := want["PII"]
+			want["PII"] = [2]int64{v[0] + 1, v[1] + int64(1+i%2)}
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("window %s–%s: flows %v, want %v", c.from, c.to, got, want)
+		}
+	}
+}

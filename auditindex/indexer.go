@@ -239,7 +239,7 @@ func (x *Index) Rebuild(ctx context.Context, progress func(next, size int64)) er
 				return err
 			}
 		}
-		for _, t := range []string{"audit_index", "audit_index_hours", "audit_rollup_requests", "audit_rollup_flows", "audit_rollup_refusals", "audit_rollup_findings"} {
+		for _, t := range []string{"audit_index", "audit_index_hours", "audit_rollup_requests", "audit_rollup_flows", "audit_rollup_flows_daily", "audit_rollup_refusals", "audit_rollup_findings"} {
 			if _, err := tx.ExecContext(ctx, "DELETE FROM "+t); err != nil {
 				return err
 			}

@@ -80,8 +80,8 @@ func (x *Index) Overview(ctx context.Context, w Window) (*Overview, error) {
 	}
 	at := func(hour int64) *Point { return &o.Series[(hour-w.From)/w.Step] }
 
-	rows, err := x.db.Read().QueryContext(ctx, `SELECT hour, model, zone, SUM(requests), SUM(refusals), SUM(findings), SUM(leaks), SUM(restores)
-		FROM audit_rollup_requests WHERE hour >= $1 AND hour < $2 GROUP BY hour, model, zone`, w.From, w.To)
+	rows, err := x.db.Read().QueryContext(ctx, `SELECT hour, model, zone, requests, refusals, findings, leaks, restores
+		FROM audit_rollup_requests WHERE hour >= $1 AND hour < $2`, w.From, w.To)
 	if err != nil {
 		return nil, wrap("read rollups", err)
 	}
@@ -192,24 +192,56 @@ type Link struct {
 }
 
 // Flows sums the data flows of the hours of w (its step is ignored),
-// largest first.
+// largest first: whole UTC days from the daily rollup, the hours at
+// either end from the hourly one.
 func (x *Index) Flows(ctx context.Context, w Window) ([]Link, error) {
-	rows, err := x.db.Read().QueryContext(ctx, `SELECT tenant, principal, category, model, zone, SUM(requests), SUM(findings)
-		FROM audit_rollup_flows WHERE hour >= $1 AND hour < $2 GROUP BY tenant, principal, category, model, zone`, w.From, w.To)
-	if err != nil {
-		return nil, wrap("read flows", err)
+	firstDay := dayOf(w.From)
+	if firstDay < w.From {
+		firstDay += 86400
 	}
-	defer rows.Close()
-	out := []Link{}
-	for rows.Next() {
-		var l Link
-		if err := rows.Scan(&l.Tenant, &l.Principal, &l.Category, &l.Model, &l.Zone, &l.Count, &l.Findings); err != nil {
-			return nil, wrap("read flows", err)
+	endDay := dayOf(w.To)
+	sums := map[Link]*Link{}
+	add := func(q string, args ...any) error {
+		rows, err := x.db.Read().QueryContext(ctx, q, args...)
+		if err != nil {
+			return wrap("read flows", err)
 		}
-		out = append(out, l)
+		defer rows.Close()
+		for rows.Next() {
+			var l Link
+			var reqs, findings int64
+			if err := rows.Scan(&l.Tenant, &l.Principal, &l.Category, &l.Model, &l.Zone, &reqs, &findings); err != nil {
+				return wrap("read flows", err)
+			}
+			s := sums[l]
+			if s == nil {
+				s = &Link{Tenant: l.Tenant, Principal: l.Principal, Category: l.Category, Model: l.Model, Zone: l.Zone}
+				sums[l] = s
+			}
+			s.Count += reqs
+			s.Findings += findings
+		}
+		if err := rows.Err(); err != nil {
+			return wrap("read flows", err)
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrap("read flows", err)
+	const cols = "tenant, principal, category, model, zone, SUM(requests), SUM(findings)"
+	const group = " GROUP BY tenant, principal, category, model, zone"
+	if firstDay < endDay {
+		if err := add("SELECT "+cols+" FROM audit_rollup_flows_daily WHERE day >= $1 AND day < $2"+group, firstDay, endDay); err != nil {
+			return nil, err
+		}
+		if err := add("SELECT "+cols+" FROM audit_rollup_flows WHERE (hour >= $1 AND hour < $2) OR (hour >= $3 AND hour < $4)"+group,
+			w.From, firstDay, endDay, w.To); err != nil {
+			return nil, err
+		}
+	} else if err := add("SELECT "+cols+" FROM audit_rollup_flows WHERE hour >= $1 AND hour < $2"+group, w.From, w.To); err != nil {
+		return nil, err
+	}
+	out := make([]Link, 0, len(sums))
+	for _, l := range sums {
+		out = append(out, *l)
 	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Count != out[j].Count {

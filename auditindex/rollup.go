@@ -13,16 +13,18 @@ import (
 // Each batch adds its entries to hourly counters (by entry time):
 //
 //	audit_index_hours      entries, smallest and largest index per hour
-//	audit_rollup_requests  per hour × tenant × principal × model × zone:
-//	                       requests (request and intent entries),
-//	                       refusals (request entries with an error or a
-//	                       status ≥ 400), findings (request, intent and
-//	                       MCP result findings), leaks and restores
-//	                       (completions, under their intent's dimensions)
+//	audit_rollup_requests  per hour × model × zone: requests (request and
+//	                       intent entries), refusals (request entries
+//	                       with an error or a status ≥ 400), findings
+//	                       (request, intent and MCP result findings),
+//	                       leaks and restores (completions, under their
+//	                       intent's model and zone)
 //	audit_rollup_flows     per hour × tenant × principal × category ×
 //	                       model × zone: intents (requests sent upstream)
-//	                       carrying findings of the category, and those
-//	                       findings
+//	                       carrying findings of the category ('' for
+//	                       none), and those findings; and the same per
+//	                       UTC day in audit_rollup_flows_daily, so that a
+//	                       long window sums days, not hours
 //	audit_rollup_refusals  per hour × reason (the error code)
 //	audit_rollup_findings  per hour × type (with its category)
 //
@@ -30,8 +32,8 @@ import (
 // touched row is upserted once.
 
 type reqKey struct {
-	hour                           int64
-	tenant, principal, model, zone string
+	hour        int64
+	model, zone string
 }
 
 type reqVal struct{ requests, refusals, findings, leaks, restores int64 }
@@ -85,7 +87,7 @@ func (x *Index) deltas(entries []Entry) *deltas {
 		var rv *reqVal
 		req := func() *reqVal {
 			if rv == nil {
-				k := reqKey{h, e.Tenant, e.Principal, e.Model, e.Zone}
+				k := reqKey{h, e.Model, e.Zone}
 				if rv = d.requests[k]; rv == nil {
 					rv = &reqVal{}
 					d.requests[k] = rv
@@ -130,6 +132,9 @@ func (x *Index) deltas(entries []Entry) *deltas {
 			cats[cat] += int64(n)
 		}
 		if e.Kind == "intent" {
+			if len(cats) == 0 {
+				cats[""] = 0
+			}
 			for cat, n := range cats {
 				k := flowKey{h, e.Tenant, e.Principal, cat, e.Model, e.Zone}
 				fv := d.flows[k]
@@ -172,35 +177,34 @@ func (d *deltas) write(ctx context.Context, db *store.DB, tx *sql.Tx) error {
 		for k := range d.requests {
 			keys = append(keys, k)
 		}
-		err := multiRow(ctx, db, tx, "INSERT INTO audit_rollup_requests (hour, tenant, principal, model, zone, requests, refusals, findings, leaks, restores) VALUES ",
-			" ON CONFLICT (hour, tenant, principal, model, zone) DO UPDATE SET requests = audit_rollup_requests.requests + excluded.requests, "+
+		err := multiRow(ctx, db, tx, "INSERT INTO audit_rollup_requests (hour, model, zone, requests, refusals, findings, leaks, restores) VALUES ",
+			" ON CONFLICT (hour, model, zone) DO UPDATE SET requests = audit_rollup_requests.requests + excluded.requests, "+
 				"refusals = audit_rollup_requests.refusals + excluded.refusals, findings = audit_rollup_requests.findings + excluded.findings, "+
 				"leaks = audit_rollup_requests.leaks + excluded.leaks, restores = audit_rollup_requests.restores + excluded.restores",
-			10, len(keys), func(i int, args []any) []any {
+			8, len(keys), func(i int, args []any) []any {
 				k := keys[i]
 				v := d.requests[k]
-				return append(args, k.hour, k.tenant, k.principal, k.model, k.zone, v.requests, v.refusals, v.findings, v.leaks, v.restores)
+				return append(args, k.hour, k.model, k.zone, v.requests, v.refusals, v.findings, v.leaks, v.restores)
 			})
 		if err != nil {
 			return err
 		}
 	}
-	{
-		keys := make([]flowKey, 0, len(d.flows))
-		for k := range d.flows {
-			keys = append(keys, k)
+	if err := writeFlows(ctx, db, tx, "audit_rollup_flows", "hour", d.flows); err != nil {
+		return err
+	}
+	daily := map[flowKey]*flowVal{}
+	for k, v := range d.flows {
+		k.hour = dayOf(k.hour)
+		if dv := daily[k]; dv != nil {
+			dv.requests += v.requests
+			dv.findings += v.findings
+		} else {
+			daily[k] = &flowVal{v.requests, v.findings}
 		}
-		err := multiRow(ctx, db, tx, "INSERT INTO audit_rollup_flows (hour, tenant, principal, category, model, zone, requests, findings) VALUES ",
-			" ON CONFLICT (hour, tenant, principal, category, model, zone) DO UPDATE SET requests = audit_rollup_flows.requests + excluded.requests, "+
-				"findings = audit_rollup_flows.findings + excluded.findings",
-			8, len(keys), func(i int, args []any) []any {
-				k := keys[i]
-				v := d.flows[k]
-				return append(args, k.hour, k.tenant, k.principal, k.category, k.model, k.zone, v.requests, v.findings)
-			})
-		if err != nil {
-			return err
-		}
+	}
+	if err := writeFlows(ctx, db, tx, "audit_rollup_flows_daily", "day", daily); err != nil {
+		return err
 	}
 	{
 		keys := make([]reasonKey, 0, len(d.reasons))
@@ -226,4 +230,30 @@ func (d *deltas) write(ctx context.Context, db *store.DB, tx *sql.Tx) error {
 			v := d.types[keys[i]]
 			return append(args, keys[i].hour, keys[i].typ, v.category, v.count)
 		})
+}
+
+// writeFlows upserts flow counters into table, keyed by its time column
+// col (hour or day).
+func writeFlows(ctx context.Context, db *store.DB, tx *sql.Tx, table, col string, flows map[flowKey]*flowVal) error {
+	keys := make([]flowKey, 0, len(flows))
+	for k := range flows {
+		keys = append(keys, k)
+	}
+	return multiRow(ctx, db, tx, "INSERT INTO "+table+" ("+col+", tenant, principal, category, model, zone, requests, findings) VALUES ",
+		" ON CONFLICT ("+col+", tenant, principal, category, model, zone) DO UPDATE SET requests = "+table+".requests + excluded.requests, "+
+			"findings = "+table+".findings + excluded.findings",
+		8, len(keys), func(i int, args []any) []any {
+			k := keys[i]
+			v := flows[k]
+			return append(args, k.hour, k.tenant, k.principal, k.category, k.model, k.zone, v.requests, v.findings)
+		})
+}
+
+// dayOf is the start of the UTC day of an hour (Unix seconds).
+func dayOf(hour int64) int64 {
+	d := hour - hour%86400
+	if hour < 0 && hour%86400 != 0 {
+		d -= 86400
+	}
+	return d
 }

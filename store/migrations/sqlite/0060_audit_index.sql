@@ -62,12 +62,10 @@ CREATE TABLE audit_index_hours (
 );
 
 -- Requests (request and intent entries), refusals (request entries with
--- an error), findings, leaks and restores (completions, counted under
--- their intent's principal, model and zone) per hour.
+-- an error or a status of 400 or more), findings, leaks and restores
+-- (completions, counted under their intent's model and zone) per hour.
 CREATE TABLE audit_rollup_requests (
     hour      INTEGER NOT NULL,
-    tenant    TEXT    NOT NULL,
-    principal TEXT    NOT NULL,
     model     TEXT    NOT NULL,
     zone      TEXT    NOT NULL,
     requests  INTEGER NOT NULL,
@@ -75,11 +73,13 @@ CREATE TABLE audit_rollup_requests (
     findings  INTEGER NOT NULL,
     leaks     INTEGER NOT NULL,
     restores  INTEGER NOT NULL,
-    PRIMARY KEY (hour, tenant, principal, model, zone)
+    PRIMARY KEY (hour, model, zone)
 );
 
--- Data flows: requests sent upstream (intents) carrying findings of a
--- category, and those findings, per hour.
+-- Data flows: requests sent upstream (intents) by tenant, principal,
+-- finding category ('' for requests without findings), model and zone,
+-- with the findings of the category they carried, per hour and (the
+-- same counts, for long windows) per UTC day.
 CREATE TABLE audit_rollup_flows (
     hour      INTEGER NOT NULL,
     tenant    TEXT    NOT NULL,
@@ -90,6 +90,17 @@ CREATE TABLE audit_rollup_flows (
     requests  INTEGER NOT NULL,
     findings  INTEGER NOT NULL,
     PRIMARY KEY (hour, tenant, principal, category, model, zone)
+);
+CREATE TABLE audit_rollup_flows_daily (
+    day       INTEGER NOT NULL,
+    tenant    TEXT    NOT NULL,
+    principal TEXT    NOT NULL,
+    category  TEXT    NOT NULL,
+    model     TEXT    NOT NULL,
+    zone      TEXT    NOT NULL,
+    requests  INTEGER NOT NULL,
+    findings  INTEGER NOT NULL,
+    PRIMARY KEY (day, tenant, principal, category, model, zone)
 );
 
 -- Refusals by reason (the gateway's error code) per hour.
