@@ -19,6 +19,9 @@ import (
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
+
+	"github.com/wardenhq/warden/store"
+	"github.com/wardenhq/warden/store/storetest"
 )
 
 // consoleStack is a `warden serve` (runServe, the real path) with the
@@ -777,5 +780,38 @@ func TestConsoleNeverShowsPromptValues(t *testing.T) {
 	}
 	if logs := st.logs.String(); strings.Contains(logs, "jane.canary") || strings.Contains(logs, "457-55-5462") {
 		t.Fatal("a canary reached the server log")
+	}
+}
+
+// The console on a PostgreSQL store: sessions, the index and proofs
+// work as on SQLite (WARDEN_TEST_POSTGRES; skipped without it).
+func TestConsoleOnPostgres(t *testing.T) {
+	dsn := storetest.DSN(t, store.Postgres)
+	st := startConsoleStack(t, "store: "+yamlQuote(dsn)+"\n"+consoleOn)
+	st.chat(t, st.keys["app1"], "mail jane.doe@example.com")
+	b := st.browser(t)
+	if code, body := b.signIn(st.keys["admin"]); code != 200 {
+		t.Fatalf("sign-in: %d %s", code, body)
+	}
+	p := b.waitEntries("principal=app1&kind=intent", 1)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		code, _, body := b.do("GET", "/console/api/entries/"+strconv.FormatInt(p.Entries[0].Index, 10), nil, false)
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("entry: %d %s", code, body)
+		}
+	}
+	var o struct{ Totals struct{ Requests int64 } }
+	b.get("overview", &o)
+	if o.Totals.Requests != 1 {
+		t.Fatalf("overview %+v", o)
+	}
+	if code, _, _ := b.do("DELETE", "/console/api/session", nil, true); code != 200 {
+		t.Fatal("sign-out")
+	}
+	if code, _, _ := b.do("GET", "/console/api/entries", nil, false); code != http.StatusUnauthorized {
+		t.Fatalf("after sign-out: %d", code)
 	}
 }
