@@ -20,6 +20,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"github.com/wardenhq/warden/auditindex"
 	"github.com/wardenhq/warden/store"
 	"github.com/wardenhq/warden/store/storetest"
 )
@@ -813,5 +814,50 @@ func TestConsoleOnPostgres(t *testing.T) {
 	}
 	if code, _, _ := b.do("GET", "/console/api/entries", nil, false); code != http.StatusUnauthorized {
 		t.Fatalf("after sign-out: %d", code)
+	}
+}
+
+// `warden audit index` catches up a log a gateway wrote with the
+// console off, and --rebuild indexes it all again, with progress.
+func TestAuditIndexCommand(t *testing.T) {
+	st := startConsoleStack(t, "")
+	for range 3 {
+		st.chat(t, st.keys["app1"], "mail jane.doe@example.com")
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		var out, errb bytes.Buffer
+		c := &cli{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, getenv: func(string) string { return "" }}
+		if code := runAudit(context.Background(), c, append([]string{"index", "--config", st.cfgPath}, args...)); code != exitOK {
+			t.Fatalf("audit index %v: %d %s", args, code, errb.String())
+		}
+		return errb.String()
+	}
+	// 5 apikey.create entries, then 3 intents and 3 completions.
+	for _, args := range [][]string{nil, {"--rebuild"}} {
+		out := run(args...)
+		if !regexp.MustCompile(`indexed 11 of 11 entries`).MatchString(out) || !strings.Contains(out, "up to date") {
+			t.Fatalf("audit index %v: %s", args, out)
+		}
+	}
+	cfg, err := loadConfig(st.cfgPath, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	idx, _ := newAuditIndex(cfg, db)
+	w, _ := auditindex.NewWindow(time.Now().Add(-time.Hour), time.Now().Add(time.Hour), time.Hour)
+	o, err := idx.Overview(context.Background(), w)
+	if err != nil || o.Totals.Requests != 3 || o.FindingsByCategory["PII"] != 3 {
+		t.Fatalf("overview after rebuild: %+v %v", o, err)
+	}
+	var errb bytes.Buffer
+	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &errb, getenv: func(string) string { return "" }}
+	if code := runAudit(context.Background(), c, []string{"index", "--config", st.cfgPath, "extra"}); code != exitUsage {
+		t.Fatalf("an extra argument: %d", code)
 	}
 }
