@@ -15,6 +15,7 @@ import (
 
 	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auth"
+	"github.com/wardenhq/warden/console"
 	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/keys"
@@ -80,7 +81,21 @@ type stackBase struct {
 
 	reloadMu sync.Mutex // one reload at a time
 	cfg      *Config    // the config the current generation was built from
+
+	cur     atomic.Pointer[generation] // the policy and detection in force
+	console http.Handler               // the admin console, when enabled
 }
+
+// generation is what the newest generation was built from, for those
+// outside the request path that act as it does (the console's policy
+// page and "try it" panel).
+type generation struct {
+	cfg *Config
+	pol *policy.Engine
+	eng *detect.Engine
+}
+
+func (b *stackBase) current() *generation { return b.cur.Load() }
 
 // buildStack builds the gateway's base and its first generation.
 func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler) (*gatewayStack, error) {
@@ -168,6 +183,17 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 			{Name: "disk", Check: func(ctx context.Context) error { return db.CheckDisk(0) }},
 			{Name: "audit", Check: alog.Ready},
 		}}
+	// The admin console (console.enabled) at /console/, and the audit
+	// index it reads, kept up to date in the background.
+	if cfg.Console.Enabled {
+		h, stop, err := startConsole(ctx, cfg, consoleParts{db: db, log: alog, authn: authn, keyring: kr, vault: v,
+			current: b.current, registry: b.registry, pins: toolpin.NewStore(db)}, log)
+		if err != nil {
+			return fail(err)
+		}
+		b.console = h
+		addCloser(stop)
+	}
 	gw, err := b.build(ctx, cfg, eng, pol)
 	if err != nil {
 		return fail(err)
@@ -276,6 +302,7 @@ func (b *stackBase) buildGeneration(ctx context.Context, cfg *Config, eng *detec
 		return nil, err
 	}
 	b.mount(gw, cfg)
+	b.cur.Store(&generation{cfg: cfg, pol: pol, eng: eng})
 	return gw, nil
 }
 
@@ -285,6 +312,9 @@ func (b *stackBase) mount(gw *gateway.Server, cfg *Config) {
 	if iss := b.authn.Issuer(); iss != nil {
 		gw.Handle("POST /v1/auth/token", iss.TokenHandler(b.authn.APIKeys()))
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
+	}
+	if b.console != nil {
+		gw.Handle(console.Prefix, b.console)
 	}
 }
 
