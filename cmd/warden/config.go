@@ -55,6 +55,9 @@ type Config struct {
 	// Telemetry exports OpenTelemetry traces. Default off. (Metrics are
 	// always served at /metrics, in the Prometheus format.)
 	Telemetry TelemetryConfig `yaml:"telemetry"`
+	// Console serves the admin console at /console/ (console.go,
+	// docs/CONSOLE.md). Default off.
+	Console ConsoleConfig `yaml:"console"`
 
 	path string // file the config was read from, for messages
 }
@@ -557,6 +560,9 @@ func (c *Config) validate() error {
 	}
 	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
+	}
+	if err := c.Console.validate(where); err != nil {
+		return err
 	}
 	return c.MCP.validate(where, c.Server.RequireTLSZones)
 }

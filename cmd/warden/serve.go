@@ -376,6 +376,16 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
 	}
+	// The admin console (console.enabled) at /console/, and the audit
+	// index it reads, kept up to date in the background.
+	if cfg.Console.Enabled {
+		stop, err := mountConsole(ctx, cfg, gw, consoleParts{db: db, log: alog, authn: authn, keyring: kr, vault: v,
+			policy: pol, detector: eng, registry: registry, pins: toolpin.NewStore(db)}, log)
+		if err != nil {
+			return fail(err)
+		}
+		closers = append(closers, stop)
+	}
 	cs.start()
 	return &gatewayStack{gw: gw, certs: cs, close: closeAll}, nil
 }
