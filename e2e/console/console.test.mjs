@@ -200,17 +200,40 @@ test('overview shows the traffic of the load', async () => {
 
 test('data flows: principal → category → model → zone', async () => {
   await go('Data flows', 'Data flows');
-  await page.locator('svg.sankey path').first().waitFor();
+  await page.locator('svg.sankey path').first().waitFor({ state: 'attached' });
+  assert.ok((await page.locator('svg.sankey path').count()) >= 4, 'Sankey bands drawn');
   const rows = page.getByRole('row').filter({ hasText: 'support-bot' });
   assert.ok((await rows.count()) >= 1, 'a flow of the support-bot principal');
   await page.getByRole('row').filter({ hasText: 'FINANCIAL' }).filter({ hasText: 'claude-test' }).first().waitFor();
   await page.getByLabel('Source', { exact: true }).selectOption('tenant');
-  await page.locator('svg.sankey text', { hasText: 'acme' }).first().waitFor();
+  await page.locator('svg.sankey text', { hasText: 'acme' }).first().waitFor({ state: 'attached' });
   await axe('flows');
   await shot('flows');
 });
 
 let entryIndex;
+
+test('audit: keyset paging goes to older entries and back', async () => {
+  await go('Audit', 'Audit log');
+  await page.goto(CONSOLE + '#/audit?limit=10');
+  const indexes = async () => {
+    await page.locator('table.entries[aria-busy="false"] tbody tr a').first().waitFor();
+    return (await page.locator('table.entries tbody tr th a').allTextContents()).map((t) => Number(t.replace('#', '')));
+  };
+  const first = await indexes();
+  assert.equal(first.length, 10);
+  assert.deepEqual(first, [...first].sort((a, b) => b - a), 'newest first');
+  await page.getByRole('link', { name: 'Older' }).click();
+  await page.waitForURL(/before=/);
+  const second = await indexes();
+  assert.ok(second.length > 0 && Math.max(...second) < Math.min(...first), `older page ${second} after ${first}`);
+  await page.getByRole('link', { name: 'Newer' }).click();
+  await page.waitForURL((u) => !u.hash.includes('before='));
+  // Back at the newest page (every console view is itself a new entry, so
+  // it may have grown).
+  const again = await indexes();
+  assert.ok(again[0] >= first[0], 'the newest page again');
+});
 
 test('audit: search finds the entries of one principal', async () => {
   await go('Audit', 'Audit log');
@@ -329,9 +352,26 @@ test('keys: create a key (shown once), use it, revoke it, and /v1 refuses it', a
   assert.equal(await page.getByLabel('New API key').count(), 0);
 });
 
+test('keys: rotate the key-encryption key; shred a tenant only with its name typed again', async () => {
+  const current = Number((await page.getByText('Current version:').locator('strong').textContent()).trim());
+  await page.getByRole('button', { name: 'Rotate key-encryption key' }).click();
+  await page.getByRole('button', { name: 'Confirm rotation' }).click();
+  await page.getByText(`wrapped by version ${current + 1}`).waitFor();
+  await page.getByText('Current version:').locator('strong', { hasText: String(current + 1) }).waitFor();
+  const shred = page.getByRole('button', { name: 'Shred tenant' });
+  await page.locator('#s-tenant').fill('globex');
+  await page.locator('#s-confirm').fill('globe');
+  assert.equal(await shred.isDisabled(), true, 'disabled until the name is typed again');
+  await page.locator('#s-confirm').fill('globex');
+  assert.equal(await shred.isDisabled(), false);
+  await shred.click();
+  await page.getByText('Tenant globex shredded').waitFor();
+});
+
 test('policy: rules, hash history and "try it"', async () => {
   await go('Policy', 'Policy');
   await page.getByText('Policy hash:').waitFor();
+  await page.getByRole('heading', { name: 'health-stays-onprem' }).waitFor();
   await page.getByRole('button', { name: 'Test' }).click();
   const r = page.getByTestId('policy-result');
   await r.waitFor();

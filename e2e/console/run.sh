@@ -75,6 +75,12 @@ upstreams:
   - name: echo-us
     zone: us
     models: [claude-test]
+policy:
+  rules:
+    # Not hit by the load (no health data): it is there for the Policy page.
+    - name: health-stays-onprem
+      when: has_category("HEALTH")
+      zones: [onprem]
 console:
   enabled: true
 YAML

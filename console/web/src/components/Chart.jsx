@@ -10,6 +10,20 @@ const COLOURS = ['#1d4ed8', '#b91c1c', '#a16207', '#7e22ce', '#047857'];
 /**
  * A series: label, values, and optionally a colour (else the next of COLOURS).
  */
+// timeTicks labels the time axis in UTC, 24-hour: "HH:MM", with the date
+// ("MM-DD HH:MM") on the first tick and at midnight, and dates alone when
+// the ticks are days apart.
+function timeTicks(u, splits) {
+  const days = splits.length > 1 && splits[1] - splits[0] >= 86400;
+  return splits.map((v, i) => {
+    const iso = new Date(v * 1000).toISOString();
+    const md = iso.slice(5, 10);
+    const hm = iso.slice(11, 16);
+    if (days) return md;
+    return i === 0 || hm === '00:00' ? `${md} ${hm}` : hm;
+  });
+}
+
 /**
  * TimeChart draws series ({label, values}) over times (Unix seconds).
  */
@@ -24,7 +38,10 @@ export function TimeChart({ title, times, series, height = 260 }) {
       // Times in UTC, as the rest of the console shows them.
       tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'),
       scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1, max)] } },
-      axes: [{ stroke: '#374151', grid: { stroke: '#e5e7eb' } }, { stroke: '#374151', grid: { stroke: '#e5e7eb' } }],
+      axes: [
+        { stroke: '#374151', grid: { stroke: '#e5e7eb' }, values: timeTicks, space: 70 },
+        { stroke: '#374151', grid: { stroke: '#e5e7eb' } },
+      ],
       series: [
         { label: 'Time (UTC)', value: (u, v) => (v == null ? '—' : utc(v)) },
         ...series.map((s, i) => ({

@@ -50,7 +50,7 @@ export function Consistency() {
   };
   const options = (cps || []).map((c) => (
     <option key={c.size} value={String(c.size)}>
-      {num(c.size)} entries — {utc(c.time)}
+      {num(c.size)} {c.size === 1 ? 'entry' : 'entries'} — {utc(c.time)}
     </option>
   ));
   return (

@@ -5,7 +5,7 @@ import { findingsText, utc } from '../format.js';
 import { ErrorBox, Loading } from '../components/ui.jsx';
 import { Consistency } from '../components/Consistency.jsx';
 
-const FILTERS = ['since', 'until', 'principal', 'tenant', 'model', 'decision', 'status', 'kind', 'error'];
+const FILTERS = ['since', 'until', 'principal', 'tenant', 'model', 'decision', 'status', 'kind', 'error', 'limit'];
 const KINDS = ['request', 'intent', 'completion', 'aborted', 'admin'];
 const DECISIONS = ['allow', 'deidentify', 'deny'];
 
@@ -28,7 +28,7 @@ export function Audit({ params }) {
   useEffect(() => {
     let live = true;
     setState((s) => ({ ...s, loading: true, error: null }));
-    api('entries', { query: { ...filters, before, limit: 50 } }).then(
+    api('entries', { query: { ...filters, before, limit: filters.limit || 50 } }).then(
       (data) => live && setState({ data, loading: false }),
       (error) => live && setState({ error, loading: false }),
     );

@@ -175,9 +175,9 @@ function CreateKey({ reload }) {
         </div>
         <div class="field">
           <label for="k-models">Models (comma-separated)</label>
-          <input id="k-models" value={form.models} onInput={set('models')} autocomplete="off" spellcheck={false} aria-describedby="k-models-hint" />
+          <input id="k-models" required value={form.models} onInput={set('models')} autocomplete="off" spellcheck={false} aria-describedby="k-models-hint" />
           <span id="k-models-hint" class="hint">
-            The models this key may call; empty for none.
+            The models this key may call, at least one; * for any.
           </span>
         </div>
         <fieldset class="field">
