@@ -88,3 +88,23 @@ else
   echo "test: e2e needs node and npm (to run npm ci) and jq" >&2
   exit 1
 fi
+
+# --- console front end (console/web, e2e/console) -------------------------
+echo "test: console: proof verifier vectors are what tlog/note produce"
+go run ./internal/cmd/consolevectors | cmp -s - console/web/test/testdata/vectors.json || {
+  echo "test: console/web/test/testdata/vectors.json is stale: go run ./internal/cmd/consolevectors > console/web/test/testdata/vectors.json" >&2
+  exit 1
+}
+echo "test: console: unit tests and a reproducible build (console/web)"
+(cd console/web && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && npm test && npm run build)
+if ! git diff --quiet -- console/dist || [ -n "$(git status --porcelain -- console/dist)" ]; then
+  git status --short -- console/dist >&2
+  echo "test: console/dist is not what console/web builds: run 'npm ci && npm run build' in console/web and commit console/dist" >&2
+  exit 1
+fi
+echo "test: console in a real browser (e2e/console/run.sh)"
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || true
+fi
+./e2e/console/run.sh
+# --- end console front end -------------------------------------------------
