@@ -134,27 +134,6 @@ func (a Alert) Message() string {
 	return string(a.Kind)
 }
 
-// Title is a short heading: the kind and its subject.
-func (a Alert) Title() string {
-	switch a.Kind {
-	case RateDeparture:
-		return "Finding rate up: " + a.Type + " for " + a.Principal
-	case RateDrop:
-		return "Finding rate down: " + a.Type + " for " + a.Principal
-	case NewFindingType:
-		return "New finding type: " + a.Type + " for " + a.Principal
-	case Leak:
-		return "Leak in model output for " + a.Principal
-	case RefusalSpike:
-		return "Refusal spike for " + a.Principal
-	case ToolChanged:
-		return "MCP tool definition changed: " + a.Server + "/" + a.Tool
-	case ToolUnapproved:
-		return "MCP tool definition not approved: " + a.Server + "/" + a.Tool
-	}
-	return string(a.Kind)
-}
-
 // num formats a count or a baseline: integers as such, others to one
 // decimal.
 func num(v float64) string {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardenhq/warden/auth"
@@ -55,6 +56,10 @@ type Config struct {
 	// Telemetry exports OpenTelemetry traces. Default off. (Metrics are
 	// always served at /metrics, in the Prometheus format.)
 	Telemetry TelemetryConfig `yaml:"telemetry"`
+	// Alerts raises drift and incident alerts from the audit log and
+	// sends them to webhooks (alerts.go, docs/ALERTS.md). Default on,
+	// no webhooks.
+	Alerts AlertsConfig `yaml:"alerts"`
 
 	path string // file the config was read from, for messages
 }
@@ -320,6 +325,12 @@ type TelemetryConfig struct {
 	// conventions; names, counts and decisions, never content) to an
 	// OTLP/HTTP collector.
 	Traces TracesConfig `yaml:"traces"`
+	// GenAIGuardrails adds the OpenTelemetry GenAI guardrail conventions
+	// to each traced request: an apply_guardrail span for the input
+	// check and gen_ai.guardrail.result events (names and counts, never
+	// values). The conventions are in development and their names may
+	// change (gateway/guardrail.go). Default false.
+	GenAIGuardrails bool `yaml:"genai_guardrails"`
 }
 
 // TracesConfig configures trace export. Traces are on when an endpoint
@@ -344,6 +355,8 @@ type TracesConfig struct {
 
 	url    string // where spans are POSTed, from Endpoint or the environment
 	source string // the key or variable url came from, for messages
+	// exporter, set by tests, receives the spans instead of a collector.
+	exporter sdktrace.SpanExporter
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -557,6 +570,9 @@ func (c *Config) validate() error {
 	}
 	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
+	}
+	if err := c.Alerts.validate(where, c.Server.RequireTLSZones); err != nil {
+		return err
 	}
 	return c.MCP.validate(where, c.Server.RequireTLSZones)
 }

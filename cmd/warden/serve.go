@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wardenhq/warden/audit"
@@ -84,6 +85,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		return exitUsage
 	}
 	defer st.close()
+	st.alerts.start()
 	// SIGHUP reads every certificate and key file again at once.
 	hup, stopHUP := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(hup, syscall.SIGHUP)
@@ -217,9 +219,10 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 
 // gatewayStack is a built gateway with what runs beside it.
 type gatewayStack struct {
-	gw    *gateway.Server
-	certs *certSet // the certificate pairs in use, reloaded when they change
-	close func()   // stops it all, in reverse order of start
+	gw     *gateway.Server
+	certs  *certSet      // the certificate pairs in use, reloaded when they change
+	alerts *alertsRunner // the alerts evaluator, started by serve (nil: alerts.enabled false)
+	close  func()        // stops it all, in reverse order of start
 }
 
 // buildStack builds the gateway (as buildGatewayWith) and its
@@ -268,7 +271,8 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 	}
 	closers = append(closers, func() { alog.Close() })
 	registry := modelguard.NewRegistry(db)
-	metrics := gateway.NewMetrics(nil)
+	reg := prometheus.NewRegistry()
+	metrics := gateway.NewMetrics(reg)
 	cs := newCertSet(log, metrics, time.Duration(cfg.Server.CertReloadInterval))
 	cs.audit = alog
 	closers = append(closers, cs.close)
@@ -301,6 +305,7 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		WriteTimeout:      time.Duration(cfg.Server.WriteTimeout),
 		LeakTypes:         cfg.Server.LeakTypes,
 		Logger:            log,
+		GenAIGuardrails:   cfg.Telemetry.GenAIGuardrails,
 	}
 	var limiter gateway.Limiter
 	// Readiness: the store's write path, free disk under the data
@@ -376,8 +381,19 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
 		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
 	}
+	var ar *alertsRunner
+	if stdio == nil {
+		ev, err := newAlerts(ctx, cfg, c, log, db, reg, cs)
+		if err != nil {
+			return fail(err)
+		}
+		if ev != nil {
+			ar = &alertsRunner{e: ev}
+			closers = append(closers, ar.stop)
+		}
+	}
 	cs.start()
-	return &gatewayStack{gw: gw, certs: cs, close: closeAll}, nil
+	return &gatewayStack{gw: gw, certs: cs, alerts: ar, close: closeAll}, nil
 }
 
 func (l Limit) limit() ratelimit.Limit {
