@@ -581,6 +581,29 @@ alerts:
 		t.Errorf(`warden_alerts_total{kind="leak"} = %v, want 1`, n)
 	}
 
+	// Every metric the shipped Prometheus rules read is one serve
+	// exports (the certificate gauge appears once a certificate is
+	// configured).
+	rules, err := os.ReadFile("../../deploy/prometheus/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(sw.base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	exposition, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	served := map[string]bool{"warden_tls_certificate_expiry_seconds": true}
+	for _, m := range regexp.MustCompile(`(?m)^# TYPE (\S+) `).FindAllSubmatch(exposition, -1) {
+		served[string(m[1])] = true
+	}
+	for _, name := range regexp.MustCompile(`warden_[a-z_]+`).FindAll(rules, -1) {
+		if !served[string(name)] {
+			t.Errorf("deploy/prometheus/alerts.yaml reads %s, which /metrics does not serve", name)
+		}
+	}
+
 	// A restart: nothing raised or sent again; the principals are still
 	// known (a type carol never sent alerts at once).
 	if code := sw.stop(); code != exitOK {
