@@ -165,8 +165,13 @@ func New(cfg Config) (*Evaluator, error) {
 	return e, nil
 }
 
-// leaseTerms is how many intervals a lease lasts.
-const leaseTerms = 3
+// leaseTerms is how many intervals a lease lasts, and minLease its
+// shortest term (a short interval must not have replicas trade the
+// lease on every slow pass).
+const (
+	leaseTerms = 3
+	minLease   = 5 * time.Second
+)
 
 // Run evaluates and delivers every Interval until ctx ends, then gives
 // up the lease.
@@ -192,12 +197,8 @@ func (e *Evaluator) Run(ctx context.Context) {
 		case <-ctx.Done():
 			wg.Wait()
 			rctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			if e.leader.Load() {
-				releaseLease(rctx, e.db, e.holder)
-			}
+			e.Release(rctx)
 			cancel()
-			e.leader.Store(false)
-			e.m.leader.Set(0)
 			return
 		case <-t.C:
 		}
@@ -220,7 +221,26 @@ func (e *Evaluator) deliverLoop(ctx context.Context) {
 	}
 }
 
-// Leader reports whether this evaluator holds the lease.
+// Release gives the lease up (when held), so another replica takes
+// over at its next interval. Run calls it when it stops.
+func (e *Evaluator) Release(ctx context.Context) {
+	e.evalMu.Lock()
+	defer e.evalMu.Unlock()
+	if e.leader.Swap(false) {
+		if err := releaseLease(ctx, e.db, e.holder); err != nil {
+			e.log.Warn("alerts: could not release the evaluator lease; another replica takes over when it expires", "error", store.Scrub(err).Error())
+		}
+	}
+	e.m.leader.Set(0)
+	e.st = nil
+}
+
+// leaseTTL is how long a lease lasts: leaseTerms intervals, at least
+// minLease.
+func (e *Evaluator) leaseTTL() time.Duration { return max(leaseTerms*e.cfg.Interval, minLease) }
+
+// Leader reports whether this evaluator holds the lease (as of its last
+// evaluation).
 func (e *Evaluator) Leader() bool { return e.leader.Load() }
 
 var errBatchFull = errors.New("batch full")
@@ -234,7 +254,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) (int, error) {
 	defer e.evalMu.Unlock()
 	raisedN := 0
 	for {
-		ok, err := takeLease(ctx, e.db, e.holder, leaseTerms*e.cfg.Interval)
+		ok, err := takeLease(ctx, e.db, e.holder, e.leaseTTL())
 		if err != nil {
 			return raisedN, err
 		}
@@ -360,7 +380,12 @@ func (e *Evaluator) Deliver(ctx context.Context) (int, error) {
 				return done, ctx.Err()
 			}
 			w := e.hooks[d.target]
-			res, status, wait, err := w.send(ctx, d.alert, e.cfg.Now())
+			// A send that started finishes and is recorded even when the
+			// evaluator stops meanwhile (bounded by the webhook's
+			// timeout): a delivery recorded as pending after the receiver
+			// got it would be sent again by the next leader.
+			dctx := context.WithoutCancel(ctx)
+			res, status, wait, err := w.send(dctx, d.alert, e.cfg.Now())
 			attempts := d.attempts + 1
 			now := e.cfg.Now()
 			state, next := stateDelivered, now
@@ -384,7 +409,10 @@ func (e *Evaluator) Deliver(ctx context.Context) (int, error) {
 				e.m.deliveries.WithLabelValues(w.Name, "failed").Inc()
 				e.log.Warn("alerts: webhook refused the alert", "webhook", w.Name, "alert", d.alert.ID, "error", err.Error())
 			}
-			if err := markDelivery(ctx, e.db, d.alert.ID, d.target, state, attempts, status, next, now); err != nil {
+			mctx, cancel := context.WithTimeout(dctx, 10*time.Second)
+			err = markDelivery(mctx, e.db, d.alert.ID, d.target, state, attempts, status, next, now)
+			cancel()
+			if err != nil {
 				return done, err
 			}
 		}

@@ -636,3 +636,53 @@ alerts:
 		t.Fatalf("after the restart: %d alerts, last %+v", len(gen), a.Alert)
 	}
 }
+
+func TestAlertsConfig(t *testing.T) {
+	cases := []struct {
+		name, yaml string
+		err        string // "" means valid
+	}{
+		{"defaults", "", ""},
+		{"webhooks of each format", "alerts:\n  webhooks:\n    - {url: https://hooks.slack.com/services/T/B/X, format: slack}\n    - {url: https://example.webhook.office.com/x, format: teams}\n    - {url: http://127.0.0.1:9/x}\n", ""},
+		{"interval too short", "alerts:\n  interval: 1ms\n", "alerts.interval: 1ms is not between 10ms and 1h"},
+		{"unknown format", "alerts:\n  webhooks:\n    - {url: https://x.example, format: email}\n", `alerts.webhooks[0].format: "email" is not slack, teams or generic`},
+		{"two unnamed of one format", "alerts:\n  webhooks:\n    - {url: https://a.example, format: slack}\n    - {url: https://b.example, format: slack}\n", "alerts.webhooks[1].name: a second webhook named slack"},
+		{"plain http off this machine", "alerts:\n  webhooks:\n    - {url: http://hooks.example.com/x}\n", "alerts.webhooks[0].url: plain http:// to a host that is not loopback"},
+		{"insecure allows it", "alerts:\n  webhooks:\n    - {url: http://hooks.example.com/x, insecure: true}\n", ""},
+		{"not a URL scheme", "alerts:\n  webhooks:\n    - {url: ftp://x.example/}\n", "alerts.webhooks[0].url: want an https:// URL"},
+		{"severity", "alerts:\n  webhooks:\n    - {url: https://x.example, min_severity: loud}\n", `alerts.webhooks[0].min_severity: "loud"`},
+		{"sigma", "alerts:\n  sigma: -1\n", "alerts: Sigma must be a positive number"},
+		{"bad header name", "alerts:\n  webhooks:\n    - {url: https://x.example, headers_env: {'X Bad': TOKEN}}\n", "alerts.webhooks[0].headers_env"},
+		{"unknown key", "alerts:\n  intervall: 5s\n", "intervall"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "warden.yaml")
+			if err := os.WriteFile(path, []byte(c.yaml+"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := loadConfig(path, func(string) string { return "" })
+			if c.err == "" && err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+				t.Fatalf("error %v, want one containing %q", err, c.err)
+			}
+			if err != nil && strings.Contains(err.Error(), "hooks.slack.com") {
+				t.Fatalf("the error names the webhook URL: %v", err)
+			}
+		})
+	}
+	// A header or secret variable that is not set stops serve at start,
+	// naming the variable, not a value.
+	path := filepath.Join(t.TempDir(), "warden.yaml")
+	os.WriteFile(path, []byte("alerts:\n  webhooks:\n    - {url: https://x.example, headers_env: {Authorization: HOOK_TOKEN}}\n"), 0o600)
+	cfg, err := loadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cli{getenv: func(string) string { return "" }}
+	if _, err := newAlerts(context.Background(), cfg, c, nil, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "alerts.webhooks[0].headers_env: HOOK_TOKEN (for Authorization) is empty") {
+		t.Fatalf("newAlerts: %v", err)
+	}
+}
