@@ -139,7 +139,10 @@ func TestOneReplicaEvaluatesAndTheOtherTakesOver(t *testing.T) {
 
 type tWriter struct{ t *testing.T }
 
-func (w tWriter) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func waitFor(t *testing.T, ok func() bool, what string) {
 	t.Helper()
