@@ -53,7 +53,7 @@ func guardrailStack(t *testing.T, on bool) (http.Handler, string, *tracetest.InM
 func attrMap(kvs []attribute.KeyValue) map[string]string {
 	m := map[string]string{}
 	for _, kv := range kvs {
-		m[string(kv.Key)] = kv.Value.Emit()
+		m[string(kv.Key)] = kv.Value.String()
 	}
 	return m
 }
