@@ -528,7 +528,7 @@ alerts:
 				if w.kind == "tool_definition_changed" && (a.Subject.Server != "crm" || a.Subject.Tool != "lookup_customer" || !strings.HasPrefix(a.Subject.Hash, "sha256:")) {
 					t.Errorf("tool alert subject %+v", a.Subject)
 				}
-				if w.kind == "rate_departure" && (a.Value < 20 || a.Baseline > a.Value/3) {
+				if w.kind == "rate_departure" && (a.Value < 20 || a.Value < 1.5*a.Baseline) {
 					t.Errorf("rate alert value %v baseline %v", a.Value, a.Baseline)
 				}
 			}
