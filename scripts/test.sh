@@ -61,6 +61,18 @@ echo "test: go test -race"
 # bench/audit.sh, not under the race detector here.
 WARDEN_AUDIT_MILLION=0 go test -race -count=1 ./...
 
+# --- alerts: the shipped Prometheus rules (deploy/prometheus) -----------------
+# promtool checks the rule file and runs its unit tests. It is built once
+# from the Go module proxy (a few minutes on a cold cache) and kept in GOPATH/bin.
+echo "test: promtool check rules deploy/prometheus/alerts.yaml"
+PROMTOOL=$(go env GOPATH)/bin/promtool
+if [ ! -x "$PROMTOOL" ]; then
+  GOFLAGS=-mod=mod go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+fi
+"$PROMTOOL" check rules deploy/prometheus/alerts.yaml
+(cd deploy/prometheus && "$PROMTOOL" test rules alerts_test.yaml)
+# --- end alerts ------------------------------------------------------------------
+
 echo "test: warden probe against examples/quickstart.yaml"
 probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/warden-probe.XXXXXX")
 go build -o "$probe_dir/warden" ./cmd/warden

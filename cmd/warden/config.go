@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardenhq/warden/auth"
@@ -58,6 +59,10 @@ type Config struct {
 	// Console serves the admin console at /console/ (console.go,
 	// docs/CONSOLE.md). Default off.
 	Console ConsoleConfig `yaml:"console"`
+	// Alerts raises drift and incident alerts from the audit log and
+	// sends them to webhooks (alerts.go, docs/ALERTS.md). Default on,
+	// no webhooks.
+	Alerts AlertsConfig `yaml:"alerts"`
 
 	path string // file the config was read from, for messages
 }
@@ -329,6 +334,12 @@ type TelemetryConfig struct {
 	// conventions; names, counts and decisions, never content) to an
 	// OTLP/HTTP collector.
 	Traces TracesConfig `yaml:"traces"`
+	// GenAIGuardrails adds the OpenTelemetry GenAI guardrail conventions
+	// to each traced request: an apply_guardrail span for the input
+	// check and gen_ai.guardrail.result events (names and counts, never
+	// values). The conventions are in development and their names may
+	// change (gateway/guardrail.go). Default false.
+	GenAIGuardrails bool `yaml:"genai_guardrails"`
 }
 
 // TracesConfig configures trace export. Traces are on when an endpoint
@@ -353,6 +364,8 @@ type TracesConfig struct {
 
 	url    string // where spans are POSTed, from Endpoint or the environment
 	source string // the key or variable url came from, for messages
+	// exporter, set by tests, receives the spans instead of a collector.
+	exporter sdktrace.SpanExporter
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -571,6 +584,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
 	}
 	if err := c.Console.validate(where); err != nil {
+		return err
+	}
+	if err := c.Alerts.validate(where, c.Server.RequireTLSZones); err != nil {
 		return err
 	}
 	return c.MCP.validate(where, c.Server.RequireTLSZones)

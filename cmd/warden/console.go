@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wardenhq/warden/alerts"
 	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auditindex"
 	"github.com/wardenhq/warden/auth"
@@ -239,4 +241,23 @@ func consolePolicyTest(pol *policy.Engine, det *detect.Engine) console.PolicyTes
 		}
 		return res, nil
 	}
+}
+
+// consoleAlerts lists the alerts the evaluator raised (alerts.List on
+// the store: every replica's console shows the same ones) in the
+// console's shape.
+type consoleAlerts struct{ db *store.DB }
+
+func (a consoleAlerts) Alerts(ctx context.Context, since time.Time, limit int) ([]console.Alert, error) {
+	raised, err := alerts.List(ctx, a.db, since, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]console.Alert, 0, len(raised))
+	for _, r := range raised {
+		out = append(out, console.Alert{ID: strconv.FormatInt(r.ID, 10), Time: r.Time, Kind: r.Kind, Severity: r.Severity,
+			Subject: console.AlertSubject{Principal: r.Subject.Principal, Model: r.Subject.Model, Type: r.Subject.Type},
+			Message: r.Message, Value: r.Value, Baseline: r.Baseline})
+	}
+	return out, nil
 }

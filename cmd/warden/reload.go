@@ -100,6 +100,7 @@ var restartOnly = []restartKey{
 	{"auth", func(c *Config) any { return c.Auth }, func(d, s *Config) { d.Auth = s.Auth }},
 	{"audit", func(c *Config) any { return c.Audit }, func(d, s *Config) { d.Audit = s.Audit }},
 	{"console", func(c *Config) any { return c.Console }, func(d, s *Config) { d.Console = s.Console }},
+	{"alerts", func(c *Config) any { return c.Alerts }, func(d, s *Config) { d.Alerts = s.Alerts }},
 	{"telemetry", func(c *Config) any { return c.Telemetry }, func(d, s *Config) { d.Telemetry = s.Telemetry }},
 	{"server.listen", func(c *Config) any { return c.Server.Listen }, func(d, s *Config) { d.Server.Listen = s.Server.Listen }},
 	{"server.tls", func(c *Config) any { return c.Server.TLS }, func(d, s *Config) { d.Server.TLS = s.Server.TLS }},

@@ -88,6 +88,7 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		return exitUsage
 	}
 	defer st.close()
+	st.alerts.start()
 	// SIGHUP reads every certificate and key file, and the config file,
 	// again at once; with server.config_watch_interval the config file
 	// is also reloaded when its content changes.

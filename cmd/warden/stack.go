@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/trace"
 
@@ -44,8 +45,11 @@ type gatewayStack struct {
 	gw    *gateway.Server // the generation built at start
 	live  *liveGateway    // serves the current generation
 	certs *certSet        // the certificate pairs in use, reloaded when they change
-	base  *stackBase
-	close func() // stops it all, in reverse order of start
+	// alerts is the alerts evaluator, started by serve (nil:
+	// alerts.enabled false, or `warden mcp run`).
+	alerts *alertsRunner
+	base   *stackBase
+	close  func() // stops it all, in reverse order of start
 }
 
 // liveGateway serves each request with the current generation.
@@ -152,7 +156,9 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 		return fail(fmt.Errorf("audit: %w", err))
 	}
 	addCloser(func() { alog.Close() })
-	metrics := gateway.NewMetrics(nil)
+	// One Prometheus registry: the gateway's metrics and the alerts'.
+	reg := prometheus.NewRegistry()
+	metrics := gateway.NewMetrics(reg)
 	cs := newCertSet(log, metrics, time.Duration(cfg.Server.CertReloadInterval))
 	cs.audit = alog
 	addCloser(cs.close)
@@ -183,11 +189,24 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 			{Name: "disk", Check: func(ctx context.Context) error { return db.CheckDisk(0) }},
 			{Name: "audit", Check: alog.Ready},
 		}}
+	// The alerts evaluator (serve only: `warden mcp run` is one caller's
+	// bridge); runServe starts it.
+	var ar *alertsRunner
+	if stdio == nil {
+		ev, err := newAlerts(ctx, cfg, c, log, db, reg, cs)
+		if err != nil {
+			return fail(err)
+		}
+		if ev != nil {
+			ar = &alertsRunner{e: ev}
+			addCloser(ar.stop)
+		}
+	}
 	// The admin console (console.enabled) at /console/, and the audit
 	// index it reads, kept up to date in the background.
 	if cfg.Console.Enabled {
 		h, stop, err := startConsole(ctx, cfg, consoleParts{db: db, log: alog, authn: authn, keyring: kr, vault: v,
-			current: b.current, registry: b.registry, pins: toolpin.NewStore(db)}, log)
+			current: b.current, registry: b.registry, pins: toolpin.NewStore(db), alerts: consoleAlerts{db: db}}, log)
 		if err != nil {
 			return fail(err)
 		}
@@ -202,7 +221,7 @@ func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdi
 	live := &liveGateway{}
 	live.cur.Store(gw)
 	cs.start()
-	return &gatewayStack{gw: gw, live: live, certs: cs, base: b, close: closeAll}, nil
+	return &gatewayStack{gw: gw, live: live, certs: cs, alerts: ar, base: b, close: closeAll}, nil
 }
 
 // build builds one generation from cfg's reloadable parts, with eng and
@@ -250,6 +269,7 @@ func (b *stackBase) buildGeneration(ctx context.Context, cfg *Config, eng *detec
 		WriteTimeout:      time.Duration(cfg.Server.WriteTimeout),
 		LeakTypes:         cfg.Server.LeakTypes,
 		Logger:            b.log,
+		GenAIGuardrails:   cfg.Telemetry.GenAIGuardrails,
 	}
 	checks := append([]gateway.Check(nil), b.checks...)
 	var limiter gateway.Limiter
