@@ -93,6 +93,17 @@ type doctor struct {
 	timeout time.Duration
 	checks  []doctorCheck
 	clocks  []clockSample
+	// dial connects to upstreams and MCP servers (tests point it at
+	// loopback servers standing in for other hosts).
+	dial func(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+func newDoctor(c *cli, configPath string, timeout time.Duration) *doctor {
+	d := &doctor{c: c, timeout: timeout, dial: (&net.Dialer{}).DialContext}
+	if configPath != "" {
+		d.cfgFlag = " --config " + configPath
+	}
+	return d
 }
 
 func (d *doctor) add(name, status, msg, fix string) {
@@ -111,10 +122,7 @@ func runDoctor(ctx context.Context, c *cli, args []string) int {
 		fmt.Fprintln(c.stderr, "warden doctor: unexpected argument (or a --timeout that is not positive)")
 		return exitUsage
 	}
-	d := &doctor{c: c, timeout: *timeout}
-	if *configPath != "" {
-		d.cfgFlag = " --config " + *configPath
-	}
+	d := newDoctor(c, *configPath, *timeout)
 	d.run(ctx, *configPath)
 	return d.report(*asJSON)
 }
@@ -636,7 +644,7 @@ func (d *doctor) probe(ctx context.Context, cs *certSet, ep endpoint) (doctorChe
 	pctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	start := time.Now()
-	conn, err := (&net.Dialer{}).DialContext(pctx, "tcp", addr)
+	conn, err := d.dial(pctx, "tcp", addr)
 	if err != nil {
 		return fail(fmt.Sprintf("%s: cannot connect to %s: %s", shown, addr, netReason(err)),
 			"is it running, and reachable from here (DNS, firewall, NetworkPolicy egress)? check "+ep.key+".url")
@@ -669,9 +677,12 @@ func (d *doctor) probe(ctx context.Context, cs *certSet, ep endpoint) (doctorChe
 		conn = tconn
 	}
 	conn.Close()
-	tr := &http.Transport{Proxy: nil, TLSClientConfig: tc, ForceAttemptHTTP2: tc != nil, DisableKeepAlives: true}
+	tr := &http.Transport{Proxy: nil, DialContext: d.dial, TLSClientConfig: tc, ForceAttemptHTTP2: tc != nil, DisableKeepAlives: true}
 	defer tr.CloseIdleConnections()
-	req, err := http.NewRequestWithContext(pctx, ep.method, strings.TrimRight(ep.rawURL, "/")+ep.path, nil)
+	target := *u
+	target.Path = strings.TrimRight(u.Path, "/") + ep.path
+	target.RawPath = ""
+	req, err := http.NewRequestWithContext(pctx, ep.method, target.String(), nil)
 	if err != nil {
 		return fail("cannot build a request", "fix "+ep.key+".url")
 	}
@@ -743,19 +754,26 @@ func (d *doctor) checkRedis(ctx context.Context) doctorCheck {
 	if err != nil {
 		return doctorCheck{Name: "redis", Status: statusFail, Message: "server.limits.redis is not a redis:// URL", Fix: "write it as redis://[user:password@]host:port/db"}
 	}
-	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries = d.timeout, d.timeout, d.timeout, -1
-	rc := redis.NewClient(opt)
-	defer rc.Close()
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.MaxRetries, opt.DialerRetries = d.timeout, d.timeout, d.timeout, -1, 1
 	rctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
+	downFix := "is Redis running and reachable from here? check server.limits.redis (its password is not shown)"
+	// Connect first: a refused dial is said here, not logged by the
+	// client's pool on stderr.
+	conn, err := d.dial(rctx, "tcp", opt.Addr)
+	if err != nil {
+		return doctorCheck{Name: "redis", Status: statusFail, Message: "cannot reach Redis at " + opt.Addr + ": " + netReason(err), Fix: downFix}
+	}
+	conn.Close()
+	rc := redis.NewClient(opt)
+	defer rc.Close()
 	start := time.Now()
 	if err := rc.Ping(rctx).Err(); err != nil {
 		reason := netReason(err)
 		if p := opt.Password; p != "" {
 			reason = strings.ReplaceAll(reason, p, "xxxxx")
 		}
-		return doctorCheck{Name: "redis", Status: statusFail, Message: "cannot reach Redis at " + opt.Addr + ": " + reason,
-			Fix: "is Redis running and reachable from here? check server.limits.redis (its password is not shown)"}
+		return doctorCheck{Name: "redis", Status: statusFail, Message: "Redis at " + opt.Addr + " does not answer PING: " + reason, Fix: downFix}
 	}
 	l := d.cfg.Server.Limits
 	if l.Default == (Limit{}) && len(l.Principals) == 0 && len(l.Models) == 0 {
