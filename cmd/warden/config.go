@@ -73,7 +73,7 @@ type StoreConfig struct {
 	// DSN is empty for SQLite at <data_dir>/warden.db, "sqlite:PATH"
 	// for another SQLite file, or a postgres:// URL (search_path=SCHEMA
 	// allowed) for several gateway replicas sharing one vault. Migrations
-	// are applied at start.
+	// are applied at start unless store.migrate is off.
 	DSN string `yaml:"dsn"`
 	// Timeout bounds every call the vault, API-key and token checks and
 	// the model registry make to the store: a stalled database fails
@@ -88,6 +88,16 @@ type StoreConfig struct {
 	// PostgreSQL ignores it (its synchronous_commit decides; Warden
 	// refuses a session where it is off).
 	Sync string `yaml:"sync"`
+	// Migrate is what serve and every other command (but `warden
+	// migrate` and `warden doctor`) do with the schema when they open the
+	// store: auto (default) applies pending migrations (on PostgreSQL
+	// under an advisory lock, so replicas starting together never race);
+	// off never changes the schema and refuses to start on one that is
+	// not current ("store: schema at version X, this binary needs Y: run
+	// 'warden migrate'"), for replicas whose schema a migration Job
+	// applies before the rollout. A schema newer than the binary knows is
+	// refused in both modes.
+	Migrate string `yaml:"migrate"`
 }
 
 // UnmarshalYAML accepts "store: DSN" as well as the mapping.
@@ -98,14 +108,14 @@ func (s *StoreConfig) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.MappingNode:
 		// Node.Decode does not inherit KnownFields: refuse unknown keys here.
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" && k.Value != "sync" {
-				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout, sync)", k.Line, k.Value)
+			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" && k.Value != "sync" && k.Value != "migrate" {
+				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout, sync, migrate)", k.Line, k.Value)
 			}
 		}
 		type plain StoreConfig // without this method
 		return n.Decode((*plain)(s))
 	}
-	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn, timeout and sync", n.Line)
+	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn, timeout, sync and migrate", n.Line)
 }
 
 // KeysConfig chooses the key-encryption-key provider.
@@ -503,6 +513,11 @@ func (c *Config) validate() error {
 	case "", "full", "normal":
 	default:
 		return fmt.Errorf("%s: store.sync: %q is not full or normal", where, c.Store.Sync)
+	}
+	switch c.Store.Migrate {
+	case "", store.MigrateAuto, store.MigrateOff:
+	default:
+		return fmt.Errorf("%s: store.migrate: %q is not auto or off", where, c.Store.Migrate)
 	}
 	if c.Vault.CacheSize < 0 {
 		return fmt.Errorf("%s: vault.cache_size: must not be negative", where)
