@@ -49,7 +49,7 @@ func binarySchema(t *testing.T, dsn string) store.Schema {
 
 // startServe runs `warden serve` until the test ends and returns its
 // base URL, or fails with its output when it does not start.
-func startServe(t *testing.T, cfgPath string) string {
+func startMigratedServe(t *testing.T, cfgPath string) string {
 	t.Helper()
 	var logs syncBuffer
 	c := &cli{stdin: strings.NewReader(""), stdout: io.Discard, stderr: &logs, getenv: func(string) string { return "" }}
@@ -138,7 +138,7 @@ func TestMigrateOffRefusesAFreshStoreUntilWardenMigrate(t *testing.T) {
 			t.Fatalf("second migrate: exit %d %q", code, out)
 		}
 
-		base := startServe(t, cfg)
+		base := startMigratedServe(t, cfg)
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {
 			t.Fatal(err)
