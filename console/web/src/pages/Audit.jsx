@@ -27,10 +27,10 @@ export function Audit({ params }) {
   useEffect(() => setForm(filters), [key]);
   useEffect(() => {
     let live = true;
-    setState((s) => ({ ...s, loading: true, error: null }));
+    setState({ loading: true, key });
     api('entries', { query: { ...filters, before, limit: filters.limit || 50 } }).then(
-      (data) => live && setState({ data, loading: false }),
-      (error) => live && setState({ error, loading: false }),
+      (data) => live && setState({ data, loading: false, key }),
+      (error) => live && setState({ error, loading: false, key }),
     );
     return () => {
       live = false;
@@ -42,7 +42,13 @@ export function Audit({ params }) {
     navigate(href('/audit', form));
   };
   const set = (k) => (e) => setForm({ ...form, [k]: e.currentTarget.value });
-  const { data, error, loading } = state;
+  // Results of other filters or another page are never shown, not even
+  // for the frame before the new search starts: a table beside the new
+  // filters would mislead.
+  const current = state.key === key;
+  const data = current ? state.data : undefined;
+  const error = current ? state.error : undefined;
+  const loading = !current || state.loading;
   const entries = data?.entries || [];
   return (
     <>
