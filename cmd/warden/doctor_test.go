@@ -453,3 +453,17 @@ func TestDoctorChecksTLSAndMCP(t *testing.T) {
 		t.Fatalf("the upstream saw client certificates %v", got)
 	}
 }
+
+// A config that does not validate is a FAIL naming the key (exit 1),
+// through the command table as a user runs it.
+func TestDoctorFailsOnABadConfig(t *testing.T) {
+	cfg := writeConfig(t, "store:\n  migrate: sometimes\n")
+	code, out, stderr := cliRun(t, nil, "", "doctor", "--config", cfg)
+	if code != exitFailure || stderr != "" {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	wantLine(t, out, "FAIL", "config", "store.migrate")
+	if code, _, _ := cliRun(t, nil, "", "doctor", "--config", cfg, "extra"); code != exitUsage {
+		t.Fatalf("an extra argument: exit %d", code)
+	}
+}
