@@ -99,14 +99,15 @@ else
   (cd "$root" && go build -o "$warden" ./cmd/warden)
 fi
 
-sign_all() { # KEY
-  "$warden" artifact sign --key "$1" --out "$dist/warden.sigstore.json" "$dist/warden"
-  "$warden" artifact sign --key "$1" --out "$dist/warden.cdx.json.sigstore.json" "$dist/warden.cdx.json"
+sign_all() { # KEY OUTDIR
+  "$warden" artifact sign --key "$1" --out "$2/warden.sigstore.json" "$dist/warden"
+  "$warden" artifact sign --key "$1" --out "$2/warden.cdx.json.sigstore.json" "$dist/warden.cdx.json"
   "$warden" artifact sign --key "$1" --name "warden:$version" --digest "$digest" \
-    --out "$dist/warden-image.sigstore.json"
+    --out "$2/warden-image.sigstore.json"
 }
+rm -f "$dist"/*.sigstore.json
 if [ -n "${WARDEN_SIGNING_KEY:-}" ]; then
-  sign_all "$WARDEN_SIGNING_KEY"
+  sign_all "$WARDEN_SIGNING_KEY" "$dist"
 fi
 
 if [ "$check" = 1 ]; then
@@ -127,12 +128,14 @@ if [ "$check" = 1 ]; then
   echo "image: two builds, one digest: $digest"
 
   echo "image: sign and verify with a throwaway key"
+  sig=$tmp/sig
+  mkdir -p "$sig"
   "$warden" model keygen --out "$tmp/release" >/dev/null
-  sign_all "$tmp/release.key" >/dev/null
+  sign_all "$tmp/release.key" "$sig" >/dev/null
   layout_digest=$("$mkimage" digest "$dist/image")
-  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$dist/warden.sigstore.json" "$dist/warden"
-  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$dist/warden.cdx.json.sigstore.json" "$dist/warden.cdx.json"
-  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$dist/warden-image.sigstore.json" --digest "$layout_digest"
+  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$sig/warden.sigstore.json" "$dist/warden"
+  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$sig/warden.cdx.json.sigstore.json" "$dist/warden.cdx.json"
+  "$warden" artifact verify --key "$tmp/release.pub" --bundle "$sig/warden-image.sigstore.json" --digest "$layout_digest"
 
   # flip FILE OFFSET: xor one byte of FILE with 1.
   flip() {
@@ -154,13 +157,13 @@ if [ "$check" = 1 ]; then
   cp "$dist/warden" "$tmp/warden.bad"
   flip "$tmp/warden.bad" $(($(stat -c %s "$tmp/warden.bad") / 2))
   must_fail "tampered binary" "$warden" artifact verify --key "$tmp/release.pub" \
-    --bundle "$dist/warden.sigstore.json" "$tmp/warden.bad"
+    --bundle "$sig/warden.sigstore.json" "$tmp/warden.bad"
   cp "$dist/warden.cdx.json" "$tmp/sbom.bad"
   flip "$tmp/sbom.bad" $(($(stat -c %s "$tmp/sbom.bad") / 2))
   must_fail "tampered SBOM" "$warden" artifact verify --key "$tmp/release.pub" \
-    --bundle "$dist/warden.cdx.json.sigstore.json" "$tmp/sbom.bad"
+    --bundle "$sig/warden.cdx.json.sigstore.json" "$tmp/sbom.bad"
   must_fail "another image digest" "$warden" artifact verify --key "$tmp/release.pub" \
-    --bundle "$dist/warden-image.sigstore.json" --digest "sha256:$(printf x | sha256sum | cut -d' ' -f1)"
+    --bundle "$sig/warden-image.sigstore.json" --digest "sha256:$(printf x | sha256sum | cut -d' ' -f1)"
   cp -r "$dist/image" "$tmp/image.bad"
   layer=$(find "$tmp/image.bad/blobs/sha256" -type f -size +1M | head -1)
   flip "$layer" 4096

@@ -87,7 +87,7 @@ func ParseDigest(s string) ([sha256.Size]byte, error) {
 	var d [sha256.Size]byte
 	h, ok := strings.CutPrefix(s, "sha256:")
 	if !ok {
-		return d, errors.New("artifact: digest must start with sha256:")
+		return d, errors.New("artifact: digest must start with \"sha256:\"")
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil || len(b) != sha256.Size {
