@@ -298,8 +298,18 @@ func Sign(ctx context.Context, dir string, key crypto.Signer) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	msg := pae(InTotoPayloadType, payload)
+	return SignEnvelope(InTotoPayloadType, payload, key)
+}
+
+// SignEnvelope signs payload as a DSSE envelope of payloadType and returns
+// it in a Sigstore bundle whose verification material is the key's
+// public-key hint: the format Sign writes, for any payload (warden
+// artifact sign uses it for in-toto statements about binaries, SBOMs and
+// image digests).
+func SignEnvelope(payloadType string, payload []byte, key crypto.Signer) ([]byte, error) {
+	msg := pae(payloadType, payload)
 	var sig []byte
+	var err error
 	switch k := key.Public().(type) {
 	case *ecdsa.PublicKey:
 		h, err := ecdsaHash(k)
@@ -326,9 +336,17 @@ func Sign(ctx context.Context, dir string, key crypto.Signer) ([]byte, error) {
 	b := bundleJSON{
 		MediaType:            BundleMediaType,
 		VerificationMaterial: verificationMaterial{PublicKey: &publicKeyID{Hint: hex.EncodeToString(hint[:])}},
-		DSSEEnvelope:         &envelopeJSON{Payload: payload, PayloadType: InTotoPayloadType, Signatures: []sigJSON{{Sig: sig}}},
+		DSSEEnvelope:         &envelopeJSON{Payload: payload, PayloadType: payloadType, Signatures: []sigJSON{{Sig: sig}}},
 	}
 	return json.MarshalIndent(b, "", "  ")
+}
+
+// VerifyEnvelope checks the DSSE signature of a key-signed bundle with pub
+// and returns the signed payload type and payload, which the caller must
+// still interpret. It returns ErrBadSignature, ErrKeyless or
+// ErrMalformedBundle (wrapped).
+func VerifyEnvelope(bundle []byte, pub crypto.PublicKey) (payloadType string, payload []byte, err error) {
+	return verifyBundle(bundle, pub)
 }
 
 // Verified describes a directory whose signature and content check out.

@@ -56,6 +56,14 @@ if [ ! -x "$STATICCHECK" ]; then
 fi
 "$STATICCHECK" ./...
 
+# ---- container image (issue 15) ------------------------------------------
+# Reproducible image build (two clones, one digest), CycloneDX SBOM,
+# signatures of binary, SBOM and image verified (tampered bytes fail), and
+# the image inspection test. About a minute; see README "Container image".
+echo "test: container image (scripts/image.sh --check)"
+./scripts/image.sh --check
+# ---- end container image ---------------------------------------------------
+
 echo "test: go test -race"
 # The million-entry audit verify is a measurement, not a check: it runs in
 # bench/audit.sh, not under the race detector here.

@@ -58,6 +58,8 @@ func commands() map[string]command {
 		"serve":   {"run the gateway (OpenAI- and Anthropic-compatible)", runServe},
 		"tls":     {"check the configured certificates: chains, names, expiry", runTLS},
 		"version": {"print the version", runVersion},
+
+		"artifact": {"sign and verify release artifacts: the binary, its SBOM, an image digest", runArtifact},
 	}
 }
 
