@@ -141,7 +141,10 @@ type openIntent struct {
 
 // collector turns entries into Evidence, one at a time.
 type collector struct {
-	ev                    *Evidence
+	ev *Evidence
+	// bad is the first entry that is not JSON; reported only once the
+	// log verifies (an edit that breaks the JSON is first a broken log).
+	bad                   error
 	since, until          string
 	open                  map[int64]openIntent
 	firstEntry, lastEntry string
@@ -184,10 +187,13 @@ func (c *collector) purposeName(i int) string {
 	return c.ev.opt.Purposes[i].Name
 }
 
-func (c *collector) add(idx int64, raw []byte) error {
+func (c *collector) add(idx int64, raw []byte) {
 	var e entry
 	if err := json.Unmarshal(raw, &e); err != nil {
-		return fmt.Errorf("entry %d is not a JSON object", idx)
+		if c.bad == nil {
+			c.bad = fmt.Errorf("entry %d is signed by the log but is not a JSON audit entry", idx)
+		}
+		return
 	}
 	if c.firstEntry == "" {
 		c.firstEntry = e.Time
@@ -223,7 +229,6 @@ func (c *collector) add(idx int64, raw []byte) error {
 			c.ev.admin[e.Action]++
 		}
 	}
-	return nil
 }
 
 // modelOf is the model a request names, or mcp:<server> for a tool call.

@@ -207,7 +207,7 @@ type Options struct {
 	// Now is when the report is made. Default time.Now().
 	Now time.Time
 	// Progress, if set, is told how many of the checkpoint's entries
-	// have been read, every 10,000 entries and at the end.
+	// have been read and counted, every 10,000 entries and at the end.
 	Progress func(done, total int64)
 }
 
@@ -230,15 +230,39 @@ func Collect(ctx context.Context, db *store.DB, cp *audit.Checkpoint, opt Option
 		opt.RetentionMin = DefaultRetentionMin
 	}
 	c := newCollector(&opt)
-	rep, err := audit.ReadSigned(ctx, db, opt.VerifierKey, cp, func(idx int64, entry []byte) error {
-		if err := c.add(idx, entry); err != nil {
-			return err
+	// Entries are decoded and counted in a goroutine of their own, a
+	// batch at a time, while ReadSigned reads and hashes the next ones.
+	type raw struct {
+		idx   int64
+		entry []byte
+	}
+	batches := make(chan []raw, 2)
+	counted := make(chan struct{})
+	go func() {
+		defer close(counted)
+		for b := range batches {
+			for _, r := range b {
+				c.add(r.idx, r.entry)
+			}
+			if n := b[len(b)-1].idx + 1; opt.Progress != nil && (n%10000 == 0 || n == cp.Size) {
+				opt.Progress(n, cp.Size)
+			}
 		}
-		if opt.Progress != nil && (idx+1)%10000 == 0 {
-			opt.Progress(idx+1, cp.Size)
+	}()
+	var batch []raw
+	rep, err := audit.ReadSigned(ctx, db, opt.VerifierKey, cp, func(idx int64, entry []byte) error {
+		batch = append(batch, raw{idx, entry})
+		if len(batch) == 2000 {
+			batches <- batch
+			batch = nil
 		}
 		return nil
 	})
+	if len(batch) > 0 {
+		batches <- batch
+	}
+	close(batches)
+	<-counted
 	if err != nil {
 		var ve *audit.VerifyError
 		if errors.As(err, &ve) {
@@ -246,8 +270,8 @@ func Collect(ctx context.Context, db *store.DB, cp *audit.Checkpoint, opt Option
 		}
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	if opt.Progress != nil {
-		opt.Progress(cp.Size, cp.Size)
+	if c.bad != nil {
+		return nil, fmt.Errorf("report: %w", c.bad)
 	}
 	ev := c.finish()
 	ev.Checkpoint = CheckpointRef{

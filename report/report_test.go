@@ -298,3 +298,29 @@ func TestReportPeriod(t *testing.T) {
 		t.Errorf("support before day0: %+v", sup)
 	}
 }
+
+// TestReportNamesBrokenPairing: an intent neither closed nor open (its
+// audit_open row deleted) leaves the log authentic, so the report is
+// built, and says the log is not paired.
+func TestReportNamesBrokenPairing(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.db.Read().Exec(`DELETE FROM audit_open`); err != nil {
+		t.Fatal(err)
+	}
+	// The in-flight intent's completion was appended after the
+	// checkpoint; remove it too, so the intent is closed nowhere.
+	if _, err := f.db.Read().Exec(`DELETE FROM audit_entries WHERE idx >= $1`, f.size); err != nil {
+		t.Fatal(err)
+	}
+	ev, err := report.Collect(context.Background(), f.db, f.cp, f.opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Log.Paired || !strings.Contains(ev.Log.PairingFailure, "never closed") {
+		t.Fatalf("log %+v", ev.Log)
+	}
+	r := mustReport(t, ev, report.AIAct)
+	if r.Issues[0].Code != "log_not_paired" || r.Issues[0].Severity != report.High || r.AIAct.Completeness.Paired {
+		t.Fatalf("issues %+v", r.Issues)
+	}
+}
