@@ -201,7 +201,7 @@ func (ev *Evidence) risks(s *DPIASection) []Risk {
 	}
 	if und := ev.purposes[len(ev.purposes)-1]; und.requests > 0 {
 		rs = append(rs, Risk{"undeclared_purpose", "Processing without a declared purpose", High,
-			fmt.Sprintf("%s (%d sent) match no declared purpose", plural(und.requests, "request"), und.sent),
+			fmt.Sprintf("requests matching no declared purpose: %d (%d sent)", und.requests, und.sent),
 			"declare their purpose and legal basis, or revoke the callers' keys"})
 	}
 	if secrets > 0 {

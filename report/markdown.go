@@ -17,7 +17,7 @@ func renderMarkdown(w io.Writer, bs []block) error {
 		}
 		switch b.kind {
 		case heading:
-			bw.WriteString(strings.Repeat("#", b.level) + " " + mdText(b.text) + "\n")
+			bw.WriteString(strings.Repeat("#", b.level) + " " + mdCell(b.text) + "\n")
 		case para:
 			bw.WriteString(mdText(b.text) + "\n")
 		case code:
@@ -34,7 +34,7 @@ func renderMarkdown(w io.Writer, bs []block) error {
 			row := func(cells []string) {
 				bw.WriteString("|")
 				for _, c := range cells {
-					bw.WriteString(" " + mdText(c) + " |")
+					bw.WriteString(" " + mdCell(c) + " |")
 				}
 				bw.WriteString("\n")
 			}
@@ -55,12 +55,19 @@ func moreText(n int) string {
 	return "… and " + itoa(int64(n)) + " more rows: see --format json or csv."
 }
 
-// mdText escapes s for a Markdown paragraph or table cell: newlines
-// become spaces; backslash, pipe, backtick, star, brackets, angle
-// brackets and ampersand are escaped; an underscore is escaped unless
-// it sits between two letters or digits (where it cannot emphasise),
-// so EMAIL_ADDRESS stays readable; a leading #, + or - is escaped.
-func mdText(s string) string {
+// mdText escapes s for a Markdown paragraph or list item: as mdCell,
+// and a leading #, + or - (which would start a heading or a list) is
+// escaped too.
+func mdText(s string) string { return mdEscape(s, true) }
+
+// mdCell escapes s for a table cell or after a heading's #s: newlines
+// become spaces; backslash, pipe, backtick, star, tilde, brackets,
+// angle brackets and ampersand are escaped; an underscore is escaped
+// unless it sits between two letters or digits (where it cannot
+// emphasise), so EMAIL_ADDRESS stays readable.
+func mdCell(s string) string { return mdEscape(s, false) }
+
+func mdEscape(s string, lineStart bool) string {
 	var b strings.Builder
 	b.Grow(len(s) + 8)
 	alnum := func(i int) bool {
@@ -76,7 +83,7 @@ func mdText(s string) string {
 		case '\n', '\r':
 			b.WriteByte(' ')
 		case '\\', '|', '`', '*', '[', ']', '#', '~':
-			if c == '#' && i > 0 {
+			if c == '#' && (i > 0 || !lineStart) {
 				b.WriteByte(c)
 				continue
 			}
@@ -95,7 +102,7 @@ func mdText(s string) string {
 				b.WriteString(`\_`)
 			}
 		case '+', '-':
-			if i == 0 {
+			if i == 0 && lineStart {
 				b.WriteByte('\\')
 			}
 			b.WriteByte(c)

@@ -265,8 +265,8 @@ func (ev *Evidence) ropaIssues(s *ROPASection) []Issue {
 			u := ev.undecl[k]
 			who = append(who, fmt.Sprintf("%s (tenant %s) to %s: %d", k.principal, orNone(k.tenant), k.model, u.sent+u.refused))
 		}
-		is = append(is, Issue{sev, "undeclared_purpose", fmt.Sprintf("%s (%d sent to a model or tool) match no declared purpose: %s. Declare their purpose under purposes: (principals, tenants, models).",
-			plural(und.requests, "request"), und.sent, strings.Join(who, "; "))})
+		is = append(is, Issue{sev, "undeclared_purpose", fmt.Sprintf("Requests matching no declared purpose: %d (%d sent to a model or tool): %s. Declare their purpose under purposes: (principals, tenants, models).",
+			und.requests, und.sent, strings.Join(who, "; "))})
 	}
 	for _, p := range s.Purposes {
 		if !p.Declared {

@@ -135,6 +135,14 @@ func TestMarkdownEscaping(t *testing.T) {
 			t.Errorf("mdText(%q) = %q, want %q", in, got, want)
 		}
 	}
+	// In a table cell, a leading + or # starts nothing: a root hash
+	// such as +edg7… stays as it is (copied from the report, it must
+	// verify).
+	for in, want := range map[string]string{"+edg7+Ed/A=": "+edg7+Ed/A=", "# x": "# x", "a|b": `a\|b`} {
+		if got := mdCell(in); got != want {
+			t.Errorf("mdCell(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
 
 // TestCategoriesAgreeWithDetect scans the detector's own held-out
