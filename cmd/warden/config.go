@@ -63,6 +63,14 @@ type Config struct {
 	// sends them to webhooks (alerts.go, docs/ALERTS.md). Default on,
 	// no webhooks.
 	Alerts AlertsConfig `yaml:"alerts"`
+	// Purposes declare why traffic is processed and on what legal basis,
+	// for `warden report` (report.go, docs/REPORTS.md); the first whose
+	// principals, tenants and models match a request is its purpose.
+	// Default none: all traffic is reported under the undeclared purpose.
+	Purposes []PurposeConfig `yaml:"purposes"`
+	// Report names the controller, the home region and the retention
+	// `warden report` checks against. Default: none, none, 4380h.
+	Report ReportConfig `yaml:"report"`
 
 	path string // file the config was read from, for messages
 }
@@ -336,6 +344,11 @@ type UpstreamConfig struct {
 	// certificate checks, and a zone of server.require_tls_zones refuses
 	// plain HTTP regardless.
 	Insecure bool `yaml:"insecure"`
+	// Country (ISO 3166-1 alpha-2, DE) and Region (eu-west-1, EU) say
+	// where the upstream processes data, for `warden report`'s
+	// recipients and transfers. Default: not declared.
+	Country string `yaml:"country"`
+	Region  string `yaml:"region"`
 }
 
 // TelemetryConfig configures OpenTelemetry export.
@@ -602,6 +615,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Alerts.validate(where, c.Server.RequireTLSZones); err != nil {
+		return err
+	}
+	if err := c.validateReport(where); err != nil {
 		return err
 	}
 	return c.MCP.validate(where, c.Server.RequireTLSZones)

@@ -55,6 +55,7 @@ func commands() map[string]command {
 		"restore": {"put original values back in place of tokens", runRestore},
 		"policy":  {"test what the policy decides for a request", runPolicy},
 		"probe":   {"throw the catalogue of boundary attacks at a gateway", runProbe},
+		"report":  {"build compliance records (ropa, dpia, ai-act) from the audit log", runReport},
 		"serve":   {"run the gateway (OpenAI- and Anthropic-compatible)", runServe},
 		"tls":     {"check the configured certificates: chains, names, expiry", runTLS},
 		"version": {"print the version", runVersion},
