@@ -37,6 +37,11 @@ var (
 	// wrong, revoked or expired. It never says which, and never
 	// contains the key.
 	ErrInvalidKey = errors.New("auth: invalid API key")
+	// ErrInvalidSpec is matched (errors.Is) by the errors of Create for
+	// a KeySpec it refuses: a bad name or tenant, no models, a bad model
+	// or role name, an expiry in the past. Their messages say which,
+	// never the value.
+	ErrInvalidSpec = errors.New("auth: invalid key spec")
 	// ErrNotFound reports an id or name that names no active key.
 	ErrNotFound = errors.New("auth: no such API key")
 	// ErrUnavailable is wrapped by the errors of checks that could not
@@ -103,28 +108,28 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
 // Create makes a key and returns it in full: the only time it is shown.
 func (k *APIKeys) Create(ctx context.Context, spec KeySpec) (string, KeyInfo, error) {
 	if !namePattern.MatchString(spec.Name) {
-		return "", KeyInfo{}, errors.New("auth: name must be 1-128 characters of letters, digits, '.', '_', '@', '-'")
+		return "", KeyInfo{}, specError("auth: name must be 1-128 characters of letters, digits, '.', '_', '@', '-'")
 	}
 	if spec.Tenant == "" {
 		spec.Tenant = "default"
 	}
 	if !namePattern.MatchString(spec.Tenant) {
-		return "", KeyInfo{}, errors.New("auth: tenant must be 1-128 characters of letters, digits, '.', '_', '@', '-'")
+		return "", KeyInfo{}, specError("auth: tenant must be 1-128 characters of letters, digits, '.', '_', '@', '-'")
 	}
 	if len(spec.Models) == 0 {
-		return "", KeyInfo{}, errors.New("auth: models: name at least one model (or * for all)")
+		return "", KeyInfo{}, specError("auth: models: name at least one model (or * for all)")
 	}
 	for _, l := range [][]string{spec.Models, spec.Roles} {
 		for _, m := range l {
 			if m == "" || len(m) > 256 || strings.ContainsAny(m, ", \t\r\n") {
-				return "", KeyInfo{}, errors.New("auth: model and role names must be 1-256 characters without commas or spaces")
+				return "", KeyInfo{}, specError("auth: model and role names must be 1-256 characters without commas or spaces")
 			}
 		}
 	}
 	now := k.now().UTC().Truncate(time.Second)
 	expires := spec.Expires.UTC().Truncate(time.Second)
 	if !spec.Expires.IsZero() && !expires.After(now) {
-		return "", KeyInfo{}, errors.New("auth: expires: must be in the future")
+		return "", KeyInfo{}, specError("auth: expires: must be in the future")
 	}
 	// 9 random bytes make the 12-character id; rand.Read never fails.
 	var raw [9 + secretBytes]byte
@@ -149,6 +154,13 @@ func (k *APIKeys) Create(ctx context.Context, spec KeySpec) (string, KeyInfo, er
 	}
 	return keyPrefix + id + "_" + secret, info, nil
 }
+
+// specError is a refusal of Create: it matches ErrInvalidSpec and keeps
+// its own message.
+type specError string
+
+func (e specError) Error() string        { return string(e) }
+func (e specError) Is(target error) bool { return target == ErrInvalidSpec }
 
 // looksLikeAPIKey reports whether a presented credential is meant as an
 // API key (and so must not be tried as a JWT).
@@ -232,6 +244,12 @@ func (k *APIKeys) Verify(ctx context.Context, key string) (*Principal, error) {
 	k.mu.Unlock()
 	return p, nil
 }
+
+// Active reports whether the key with public id id is still usable
+// (not revoked, not expired), as active does: within the cache TTL of a
+// revocation made elsewhere, at once for one made through k. The
+// console ends a session whose key is no longer active.
+func (k *APIKeys) Active(ctx context.Context, id string) (bool, error) { return k.active(ctx, id) }
 
 // active reports whether key id is still usable (not revoked, not
 // expired), through the same cache as Verify. Tokens minted from a key

@@ -91,8 +91,11 @@ func (s *Server) runMCP(x *exchange) *apiError {
 	if err := s.limit(x); err != nil {
 		return err
 	}
-	if err := s.inspectMCP(x, msg); err != nil {
-		return err
+	t := time.Now()
+	bad := s.inspectMCP(x, msg)
+	s.guardInput(x, t, bad)
+	if bad != nil {
+		return bad
 	}
 	if err := s.deidentifyMCP(x); err != nil {
 		return err

@@ -159,7 +159,10 @@ func (s *Server) run(x *exchange) *apiError {
 	if err := s.limit(x); err != nil {
 		return err
 	}
-	if err := s.inspect(x); err != nil {
+	t := time.Now()
+	err := s.inspect(x)
+	s.guardInput(x, t, err)
+	if err != nil {
 		return err
 	}
 	if err := s.deidentify(x); err != nil {

@@ -108,6 +108,9 @@ type Config struct {
 	MCPDefinitionsTTL time.Duration
 	// Logger receives structured logs (never content). Default discards.
 	Logger *slog.Logger
+	// GenAIGuardrails adds the OpenTelemetry GenAI guardrail conventions
+	// to traced requests (guardrail.go). Default false.
+	GenAIGuardrails bool
 }
 
 // Deps are the stages the gateway calls.

@@ -212,6 +212,7 @@ func (s *Server) endRequest(x *exchange, status int) {
 		attrs = append(attrs, semconv.ErrorTypeKey.String(strconv.Itoa(status)))
 	}
 	x.span.SetAttributes(attrs...)
+	s.guardOutput(x)
 	// A server span is an error only when the server failed (5xx), as
 	// the HTTP conventions say; refusals are outcomes, told by error.type
 	// and warden.decision.

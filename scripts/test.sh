@@ -61,11 +61,32 @@ echo "test: go test -race"
 # bench/audit.sh, not under the race detector here.
 WARDEN_AUDIT_MILLION=0 go test -race -count=1 ./...
 
+# --- alerts: the shipped Prometheus rules (deploy/prometheus) -----------------
+# promtool checks the rule file and runs its unit tests. It is built once
+# from the Go module proxy (a few minutes on a cold cache) and kept in GOPATH/bin.
+echo "test: promtool check rules deploy/prometheus/alerts.yaml"
+PROMTOOL=$(go env GOPATH)/bin/promtool
+if [ ! -x "$PROMTOOL" ]; then
+  GOFLAGS=-mod=mod go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0
+fi
+"$PROMTOOL" check rules deploy/prometheus/alerts.yaml
+(cd deploy/prometheus && "$PROMTOOL" test rules alerts_test.yaml)
+# --- end alerts ------------------------------------------------------------------
+
 echo "test: warden probe against examples/quickstart.yaml"
 probe_dir=$(mktemp -d "${TMPDIR:-/tmp}/warden-probe.XXXXXX")
 go build -o "$probe_dir/warden" ./cmd/warden
 WARDEN_DATA_DIR="$probe_dir/data" "$probe_dir/warden" probe --config examples/quickstart.yaml
 rm -rf "$probe_dir"
+
+# --- deploy (Helm chart) -----------------------------------------------------
+# helm lint and helm template of the default, HA and sidecar values,
+# kubeconform -strict against the vendored schemas, the chart's behaviour
+# tests, and deploy/kubernetes and deploy/schemas up to date. helm and
+# kubeconform are built once from the Go module proxy and cached.
+echo "test: Helm chart and plain manifests (scripts/deploy-check.sh)"
+./scripts/deploy-check.sh
+# --- end deploy ---------------------------------------------------------------
 
 echo "test: e2e client matrix (npm and Go SDKs against warden serve, e2e/run.sh)"
 if ! command -v jq >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -79,3 +100,23 @@ else
   echo "test: e2e needs node and npm (to run npm ci) and jq" >&2
   exit 1
 fi
+
+# --- console front end (console/web, e2e/console) -------------------------
+echo "test: console: proof verifier vectors are what tlog/note produce"
+go run ./internal/cmd/consolevectors | cmp -s - console/web/test/testdata/vectors.json || {
+  echo "test: console/web/test/testdata/vectors.json is stale: go run ./internal/cmd/consolevectors > console/web/test/testdata/vectors.json" >&2
+  exit 1
+}
+echo "test: console: unit tests and a reproducible build (console/web)"
+(cd console/web && npm ci --prefer-offline --no-audit --no-fund --loglevel=error && npm test && npm run build)
+if ! git diff --quiet -- console/dist || [ -n "$(git status --porcelain -- console/dist)" ]; then
+  git status --short -- console/dist >&2
+  echo "test: console/dist is not what console/web builds: run 'npm ci && npm run build' in console/web and commit console/dist" >&2
+  exit 1
+fi
+echo "test: console in a real browser (e2e/console/run.sh)"
+if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get install -y -qq chromium >/dev/null 2>&1 || (apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq chromium >/dev/null 2>&1)) || true
+fi
+./e2e/console/run.sh
+# --- end console front end -------------------------------------------------

@@ -11,7 +11,7 @@ func ParseMigrations(fsys fs.FS, dir string) ([]int, error) {
 	ms, err := parseMigrations(fsys, dir)
 	var vs []int
 	for _, m := range ms {
-		vs = append(vs, m.version)
+		vs = append(vs, m.Version)
 	}
 	return vs, err
 }

@@ -77,6 +77,12 @@ type Options struct {
 	// of the process but the last ones may be lost with the machine.
 	// PostgreSQL ignores it (its synchronous_commit decides).
 	Sync string
+	// Migrate is what Open does with the schema (config key
+	// store.migrate): [MigrateAuto] (the default) applies pending
+	// migrations, [MigrateOff] refuses a schema that is not current,
+	// [MigrateManual] leaves it to the caller. A schema newer than this
+	// binary is refused in auto and off.
+	Migrate string
 }
 
 // SQLite durability modes (Options.Sync, config key store.sync).
@@ -85,7 +91,8 @@ const (
 	SyncNormal = "normal"
 )
 
-// Open opens the database named by dsn and applies pending migrations.
+// Open opens the database named by dsn and applies pending migrations
+// (or, with Options.Migrate, only checks them).
 // dsn is "sqlite:PATH" or a postgres:// (postgresql://) URL; a PostgreSQL
 // URL may set search_path=SCHEMA to keep Warden's tables in a schema.
 func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
@@ -105,6 +112,11 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: sync: %q is not full or normal", opt.Sync)
 	}
+	switch opt.Migrate {
+	case "", MigrateAuto, MigrateOff, MigrateManual:
+	default:
+		return nil, fmt.Errorf("store: migrate: %q is not auto or off", opt.Migrate)
+	}
 	var (
 		db  *DB
 		err error
@@ -122,7 +134,7 @@ func Open(ctx context.Context, dsn string, opt Options) (*DB, error) {
 	}
 	db.timeout = opt.Timeout
 	db.bg, db.stopBg = context.WithCancel(context.WithoutCancel(ctx))
-	if err := db.migrate(ctx); err != nil {
+	if err := db.migrate(ctx, opt.Migrate); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -203,10 +215,20 @@ func openPostgres(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err := pool.PingContext(ctx); err != nil {
 		pool.Close()
 		// pgx errors may echo the URL; it may hold a password.
-		return nil, fmt.Errorf("store: postgres: cannot connect: %s", redactURL(redactURL(err.Error(), dsn), url))
+		return nil, fmt.Errorf("store: postgres: cannot connect: %w", &redactedError{redactURL(redactURL(err.Error(), dsn), url), err})
 	}
 	return &DB{engine: Postgres, read: pool, write: pool, dsn: dsn}, nil
 }
+
+// redactedError is err with msg, its text without the DSN, for
+// messages; errors.As still sees err (and [Scrub] its class).
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
 
 // redactURL removes url from msg.
 func redactURL(msg, url string) string {

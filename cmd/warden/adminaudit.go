@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os/user"
+	"strconv"
+	"strings"
 
 	"github.com/wardenhq/warden/audit"
+	"github.com/wardenhq/warden/auth"
 )
 
 // recordAdmin writes one administrative act to the audit log: who ran
@@ -46,4 +49,31 @@ func recordAdmin(ctx context.Context, cfg *Config, c *cli, ev audit.AdminEvent) 
 		return exitFailure
 	}
 	return exitOK
+}
+
+// The audit entries of the administrative acts the CLI commands and the
+// console share, so that an act reads the same in the log whoever did
+// it (the actor is set by the caller).
+
+// apikeyCreatedEvent is the entry of `apikey create`.
+func apikeyCreatedEvent(info auth.KeyInfo) audit.AdminEvent {
+	return audit.AdminEvent{Action: "apikey.create", Target: info.ID, Tenant: info.Tenant,
+		Details: map[string]string{"name": info.Name, "models": strings.Join(info.Models, ","), "roles": strings.Join(info.Roles, ",")}}
+}
+
+// apikeyRevokedEvent is the entry of `apikey revoke ID|NAME` that
+// revoked n keys.
+func apikeyRevokedEvent(idOrName string, n int) audit.AdminEvent {
+	return audit.AdminEvent{Action: "apikey.revoke", Target: idOrName, Details: map[string]string{"keys": strconv.Itoa(n)}}
+}
+
+// kekRotatedEvent is the entry of `keys rotate` that made version v
+// current.
+func kekRotatedEvent(v uint32) audit.AdminEvent {
+	return audit.AdminEvent{Action: "keys.rotate", Target: "kek:" + strconv.FormatUint(uint64(v), 10)}
+}
+
+// tenantShreddedEvent is the entry of `vault shred`.
+func tenantShreddedEvent(tenant string) audit.AdminEvent {
+	return audit.AdminEvent{Action: "vault.shred", Tenant: tenant, Target: tenant}
 }

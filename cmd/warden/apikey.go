@@ -6,12 +6,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auth"
 )
 
@@ -118,8 +116,7 @@ func runAPIKey(ctx context.Context, c *cli, args []string) int {
 			fmt.Fprintln(c.stderr, "Store the key now: it is not shown again. It is the last line of stdout.")
 		}
 		fmt.Fprintln(c.stdout, key)
-		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "apikey.create", Target: info.ID, Tenant: info.Tenant,
-			Details: map[string]string{"name": info.Name, "models": strings.Join(info.Models, ","), "roles": strings.Join(info.Roles, ",")}})
+		return recordAdmin(ctx, cfg, c, apikeyCreatedEvent(info))
 	case "list":
 		list, err := keys.List(ctx)
 		if err != nil {
@@ -160,7 +157,7 @@ func runAPIKey(ctx context.Context, c *cli, args []string) int {
 			return fail(err)
 		}
 		fmt.Fprintf(c.stdout, "revoked %d key(s); running gateways refuse them within auth.api_keys.cache_ttl\n", n)
-		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "apikey.revoke", Target: positional[0], Details: map[string]string{"keys": strconv.Itoa(n)}})
+		return recordAdmin(ctx, cfg, c, apikeyRevokedEvent(positional[0], n))
 	}
 	return exitUsage
 }

@@ -30,6 +30,7 @@ Commands:
   tail     print entries as they are appended (jsonl), until interrupted
   proof    print the inclusion proof of --index N against the newest
            checkpoint (JSON)
+  index    bring the console's audit index up to date [--rebuild]
 
 Every command takes --config. Exit codes: 0 success, 1 failure (verify: the
 log does not verify), 2 usage, configuration or I/O error.
@@ -45,6 +46,8 @@ func runAudit(ctx context.Context, c *cli, args []string) int {
 	}
 	sub, rest := args[0], args[1:]
 	switch sub {
+	case "index":
+		return runAuditIndex(ctx, c, rest)
 	case "key", "verify", "export", "tail", "proof":
 	default:
 		fmt.Fprintf(c.stderr, "warden audit: unknown command %q\n\n%s", sub, auditHelp)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"gopkg.in/yaml.v3"
 
 	"github.com/wardenhq/warden/auth"
@@ -55,6 +56,13 @@ type Config struct {
 	// Telemetry exports OpenTelemetry traces. Default off. (Metrics are
 	// always served at /metrics, in the Prometheus format.)
 	Telemetry TelemetryConfig `yaml:"telemetry"`
+	// Console serves the admin console at /console/ (console.go,
+	// docs/CONSOLE.md). Default off.
+	Console ConsoleConfig `yaml:"console"`
+	// Alerts raises drift and incident alerts from the audit log and
+	// sends them to webhooks (alerts.go, docs/ALERTS.md). Default on,
+	// no webhooks.
+	Alerts AlertsConfig `yaml:"alerts"`
 
 	path string // file the config was read from, for messages
 }
@@ -65,7 +73,7 @@ type StoreConfig struct {
 	// DSN is empty for SQLite at <data_dir>/warden.db, "sqlite:PATH"
 	// for another SQLite file, or a postgres:// URL (search_path=SCHEMA
 	// allowed) for several gateway replicas sharing one vault. Migrations
-	// are applied at start.
+	// are applied at start unless store.migrate is off.
 	DSN string `yaml:"dsn"`
 	// Timeout bounds every call the vault, API-key and token checks and
 	// the model registry make to the store: a stalled database fails
@@ -80,6 +88,16 @@ type StoreConfig struct {
 	// PostgreSQL ignores it (its synchronous_commit decides; Warden
 	// refuses a session where it is off).
 	Sync string `yaml:"sync"`
+	// Migrate is what serve and every other command (but `warden
+	// migrate` and `warden doctor`) do with the schema when they open the
+	// store: auto (default) applies pending migrations (on PostgreSQL
+	// under an advisory lock, so replicas starting together never race);
+	// off never changes the schema and refuses to start on one that is
+	// not current ("store: schema at version X, this binary needs Y: run
+	// 'warden migrate'"), for replicas whose schema a migration Job
+	// applies before the rollout. A schema newer than the binary knows is
+	// refused in both modes.
+	Migrate string `yaml:"migrate"`
 }
 
 // UnmarshalYAML accepts "store: DSN" as well as the mapping.
@@ -90,14 +108,14 @@ func (s *StoreConfig) UnmarshalYAML(n *yaml.Node) error {
 	case yaml.MappingNode:
 		// Node.Decode does not inherit KnownFields: refuse unknown keys here.
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" && k.Value != "sync" {
-				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout, sync)", k.Line, k.Value)
+			if k := n.Content[i]; k.Value != "dsn" && k.Value != "timeout" && k.Value != "sync" && k.Value != "migrate" {
+				return fmt.Errorf("line %d: store.%s: unknown key (want dsn, timeout, sync, migrate)", k.Line, k.Value)
 			}
 		}
 		type plain StoreConfig // without this method
 		return n.Decode((*plain)(s))
 	}
-	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn, timeout and sync", n.Line)
+	return fmt.Errorf("line %d: store: want a DSN string or a mapping with dsn, timeout, sync and migrate", n.Line)
 }
 
 // KeysConfig chooses the key-encryption-key provider.
@@ -232,6 +250,12 @@ type ServerConfig struct {
 	// without a restart (SIGHUP checks at once). Between 1s and 1h.
 	// Default 5s.
 	CertReloadInterval Duration `yaml:"cert_reload_interval"`
+	// ConfigWatchInterval, when set, makes serve check the config file
+	// this often and reload it when its content changed, as SIGHUP does
+	// (policy, upstreams, detection, limits, MCP servers; see reload.go
+	// for what needs a restart). Between 100ms and 1h. Default 0: reload
+	// on SIGHUP only.
+	ConfigWatchInterval Duration `yaml:"config_watch_interval"`
 }
 
 // AuditConfig tunes the audit log.
@@ -320,6 +344,12 @@ type TelemetryConfig struct {
 	// conventions; names, counts and decisions, never content) to an
 	// OTLP/HTTP collector.
 	Traces TracesConfig `yaml:"traces"`
+	// GenAIGuardrails adds the OpenTelemetry GenAI guardrail conventions
+	// to each traced request: an apply_guardrail span for the input
+	// check and gen_ai.guardrail.result events (names and counts, never
+	// values). The conventions are in development and their names may
+	// change (gateway/guardrail.go). Default false.
+	GenAIGuardrails bool `yaml:"genai_guardrails"`
 }
 
 // TracesConfig configures trace export. Traces are on when an endpoint
@@ -344,6 +374,8 @@ type TracesConfig struct {
 
 	url    string // where spans are POSTed, from Endpoint or the environment
 	source string // the key or variable url came from, for messages
+	// exporter, set by tests, receives the spans instead of a collector.
+	exporter sdktrace.SpanExporter
 }
 
 // Duration is a time.Duration written as "5m" in YAML.
@@ -482,6 +514,11 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("%s: store.sync: %q is not full or normal", where, c.Store.Sync)
 	}
+	switch c.Store.Migrate {
+	case "", store.MigrateAuto, store.MigrateOff:
+	default:
+		return fmt.Errorf("%s: store.migrate: %q is not auto or off", where, c.Store.Migrate)
+	}
 	if c.Vault.CacheSize < 0 {
 		return fmt.Errorf("%s: vault.cache_size: must not be negative", where)
 	}
@@ -534,6 +571,9 @@ func (c *Config) validate() error {
 	if d := time.Duration(c.Server.CertReloadInterval); d != 0 && (d < time.Second || d > time.Hour) {
 		return fmt.Errorf("%s: server.cert_reload_interval: %s is not between 1s and 1h", where, d)
 	}
+	if d := time.Duration(c.Server.ConfigWatchInterval); d != 0 && (d < 100*time.Millisecond || d > time.Hour) {
+		return fmt.Errorf("%s: server.config_watch_interval: %s is not between 100ms and 1h", where, d)
+	}
 	for i, u := range c.Upstreams {
 		if u.URL == "" {
 			if !u.TLS.isZero() || u.Insecure {
@@ -557,6 +597,12 @@ func (c *Config) validate() error {
 	}
 	if r := c.Telemetry.Traces.SampleRatio; !(r >= 0 && r <= 1) {
 		return fmt.Errorf("%s: telemetry.traces.sample_ratio: want a number between 0 and 1", where)
+	}
+	if err := c.Console.validate(where); err != nil {
+		return err
+	}
+	if err := c.Alerts.validate(where, c.Server.RequireTLSZones); err != nil {
+		return err
 	}
 	return c.MCP.validate(where, c.Server.RequireTLSZones)
 }

@@ -130,7 +130,7 @@ func runKeys(ctx context.Context, c *cli, args []string) int {
 			return fail(err)
 		}
 		fmt.Fprintf(c.stdout, "KEK version %d is current: it wraps every new data key; older versions still decrypt\n", nv)
-		if code := recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "keys.rotate", Target: "kek:" + strconv.FormatUint(uint64(nv), 10)}); code != exitOK {
+		if code := recordAdmin(ctx, cfg, c, kekRotatedEvent(nv)); code != exitOK {
 			return code
 		}
 		if !*rewrap {

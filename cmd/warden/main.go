@@ -44,8 +44,10 @@ func commands() map[string]command {
 	return map[string]command{
 		"audit":   {"verify, export and inspect the tamper-evident audit log", runAudit},
 		"detect":  {"find sensitive data in text, JSONL or JSON", runDetect},
+		"doctor":  {"check config, store, keys, upstreams, clock and certificates; say what is wrong", runDoctor},
 		"apikey":  {"create, list and revoke gateway API keys", runAPIKey},
 		"model":   {"scan, sign and verify model artifacts", runModel},
+		"migrate": {"apply the store's pending schema migrations (or list them: --dry-run)", runMigrate},
 		"mcp":     {"run a stdio MCP server behind the gateway; approve and list pinned MCP tool definitions", runMCP},
 		"redact":  {"de-identify text, JSON, JSONL or CSV", runRedact},
 		"keys":    {"rotate, rewrap and inspect encryption keys", runKeys},

@@ -105,10 +105,7 @@ func runPolicyTest(_ context.Context, c *cli, args []string) int {
 			}
 		}
 	}
-	for _, f := range det.Scan(text) {
-		in.Add(f.Type, string(f.Category), 1)
-	}
-	d, evalErr := pol.Decide(in)
+	d, evalErr := testPolicy(pol, det, &in, text)
 	if evalErr != nil {
 		fmt.Fprintln(c.stderr, "warden policy test:", evalErr)
 	}
@@ -124,6 +121,16 @@ func runPolicyTest(_ context.Context, c *cli, args []string) int {
 		return exitFailure
 	}
 	return exitOK
+}
+
+// testPolicy is what `warden policy test` and the console's policy
+// test run: detection on text, its findings added to in by type and
+// category, then the policy's decision for in.
+func testPolicy(pol *policy.Engine, det *detect.Engine, in *policy.Input, text string) (policy.Decision, error) {
+	for _, f := range det.Scan(text) {
+		in.Add(f.Type, string(f.Category), 1)
+	}
+	return pol.Decide(*in)
 }
 
 // readPolicyInput reads a whole file (or stdin for "-"), refusing more than max bytes.

@@ -14,17 +14,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/wardenhq/warden/audit"
 	"github.com/wardenhq/warden/auth"
-	"github.com/wardenhq/warden/detect"
 	"github.com/wardenhq/warden/gateway"
 	"github.com/wardenhq/warden/internal/standin"
 	"github.com/wardenhq/warden/modelguard"
-	"github.com/wardenhq/warden/policy"
 	"github.com/wardenhq/warden/ratelimit"
-	"github.com/wardenhq/warden/toolpin"
 	"github.com/wardenhq/warden/transform"
 	"github.com/wardenhq/warden/vault"
 )
@@ -51,6 +46,15 @@ Certificate and key files (server.tls, each tls.cert_file) are reloaded
 when they change (checked every server.cert_reload_interval) and on
 SIGHUP: new connections get the new pair, open ones keep theirs, and a
 broken pair is refused with the old one kept.
+
+SIGHUP also reloads the config file (and so does a change of its content
+with server.config_watch_interval set): policy, upstreams, detection,
+limits and MCP servers apply to new requests; requests and streams in
+flight finish under the config they started with. An invalid file is
+refused, the error naming the key, and the config in force stays. The
+store, keys, vault, auth, audit, telemetry, listener, TLS and Redis
+settings need a restart (a reload that changes them says which). Each
+reload is an audit entry (config.reload) with the policy hash.
 
 Stops gracefully on SIGINT/SIGTERM, letting streams in flight finish
 (server.shutdown_timeout). Logs are JSON lines on standard error and never
@@ -84,23 +88,33 @@ func runServe(ctx context.Context, c *cli, args []string) int {
 		return exitUsage
 	}
 	defer st.close()
-	// SIGHUP reads every certificate and key file again at once.
-	hup, stopHUP := make(chan os.Signal, 1), make(chan struct{})
+	st.alerts.start()
+	// SIGHUP reads every certificate and key file, and the config file,
+	// again at once; with server.config_watch_interval the config file
+	// is also reloaded when its content changes.
+	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
-	defer func() { signal.Stop(hup); close(stopHUP) }()
+	bg, stopBG := context.WithCancel(ctx)
+	defer func() { signal.Stop(hup); stopBG() }()
 	go func() {
 		for {
 			select {
 			case <-hup:
-				log.Info("SIGHUP: reloading certificates")
+				log.Info("SIGHUP: reloading certificates and the config file")
 				st.certs.reload()
-			case <-stopHUP:
+				if cfg.path != "" {
+					st.reload(bg, "sighup")
+				}
+			case <-bg.Done():
 				return
 			}
 		}
 	}()
+	if d := time.Duration(cfg.Server.ConfigWatchInterval); d > 0 && cfg.path != "" {
+		go st.watchConfig(bg, d)
+	}
 
-	srv := newHTTPServer(cfg, st.gw, log)
+	srv := newHTTPServer(cfg, st.live, log)
 	scheme := "http"
 	if cfg.Server.TLS.CertFile != "" {
 		srv.TLSConfig = serverTLS(st.certs.server, st.certs.clientCA)
@@ -213,171 +227,6 @@ func buildGatewayWith(ctx context.Context, cfg *Config, c *cli, log *slog.Logger
 		return nil, nil, err
 	}
 	return st.gw, st.close, nil
-}
-
-// gatewayStack is a built gateway with what runs beside it.
-type gatewayStack struct {
-	gw    *gateway.Server
-	certs *certSet // the certificate pairs in use, reloaded when they change
-	close func()   // stops it all, in reverse order of start
-}
-
-// buildStack builds the gateway (as buildGatewayWith) and its
-// certificates.
-func buildStack(ctx context.Context, cfg *Config, c *cli, log *slog.Logger, stdio map[string]http.Handler) (*gatewayStack, error) {
-	var closers []func()
-	closeAll := func() {
-		for i := len(closers) - 1; i >= 0; i-- {
-			closers[i]()
-		}
-	}
-	fail := func(err error) (*gatewayStack, error) {
-		closeAll()
-		return nil, err
-	}
-	eng, err := detect.New(cfg.Detect)
-	if err != nil {
-		return fail(err)
-	}
-	pol, err := policy.New(cfg.Policy)
-	if err != nil {
-		return fail(err)
-	}
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return fail(fmt.Errorf("store: %w", err))
-	}
-	closers = append(closers, func() { db.Close() })
-	kr, closeKeys, err := openKeyring(ctx, cfg, c)
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, func() { closeKeys() })
-	v, err := newVault(cfg, db, kr)
-	if err != nil {
-		return fail(err)
-	}
-	authn, err := auth.New(ctx, cfg.Auth, auth.Deps{Store: db, Keyring: kr})
-	if err != nil {
-		return fail(err)
-	}
-	alog, err := audit.Open(ctx, audit.Config{Store: db, Keyring: kr, Origin: cfg.Audit.Origin, QueueSize: cfg.Audit.QueueSize,
-		OnError: func(err error) { log.Warn("audit log", "error", err.Error()) }})
-	if err != nil {
-		return fail(fmt.Errorf("audit: %w", err))
-	}
-	closers = append(closers, func() { alog.Close() })
-	registry := modelguard.NewRegistry(db)
-	metrics := gateway.NewMetrics(nil)
-	cs := newCertSet(log, metrics, time.Duration(cfg.Server.CertReloadInterval))
-	cs.audit = alog
-	closers = append(closers, cs.close)
-	if t := cfg.Server.TLS; t.CertFile != "" {
-		if cs.server, err = cs.add("server", "server.tls", t.CertFile, t.KeyFile); err != nil {
-			return fail(err)
-		}
-		if t.ClientCA != "" {
-			if cs.clientCA, err = cs.addPool("server", "server.tls.client_ca", t.ClientCA, false); err != nil {
-				return fail(err)
-			}
-		}
-	}
-
-	ups, err := upstreams(ctx, cfg, c, log, registry, cs)
-	if err != nil {
-		return fail(err)
-	}
-	gcfg := gateway.Config{
-		Upstreams:         ups,
-		Aliases:           cfg.Server.Aliases,
-		MaxBodyBytes:      cfg.Server.MaxBodyBytes,
-		MaxJSONDepth:      cfg.Server.MaxJSONDepth,
-		UpstreamTimeout:   time.Duration(cfg.Server.UpstreamTimeout),
-		StreamIdleTimeout: time.Duration(cfg.Server.StreamIdleTimeout),
-		MaxStreams:        cfg.Server.MaxStreams,
-		LeakOperator:      transform.Operator(cfg.Server.LeakOperator),
-		AuditFailOpen:     cfg.Server.AuditFailOpen,
-		AuditTimeout:      time.Duration(cfg.Server.AuditTimeout),
-		WriteTimeout:      time.Duration(cfg.Server.WriteTimeout),
-		LeakTypes:         cfg.Server.LeakTypes,
-		Logger:            log,
-	}
-	var limiter gateway.Limiter
-	// Readiness: the store's write path, free disk under the data
-	// directory (SQLite), the rate limiter when shared, the audit log.
-	checks := []gateway.Check{
-		{Name: "store", Check: db.CheckWrite},
-		{Name: "disk", Check: func(ctx context.Context) error { return db.CheckDisk(0) }},
-		{Name: "audit", Check: alog.Ready},
-	}
-	l := cfg.Server.Limits
-	if l.Default != (Limit{}) || len(l.Principals) > 0 || len(l.Models) > 0 {
-		gcfg.DefaultPrincipalLimit = l.Default.limit()
-		gcfg.PrincipalLimits = map[string]ratelimit.Limit{}
-		for k, v := range l.Principals {
-			gcfg.PrincipalLimits[k] = v.limit()
-		}
-		gcfg.ModelLimits = map[string]ratelimit.Limit{}
-		for k, v := range l.Models {
-			gcfg.ModelLimits[k] = v.limit()
-		}
-		if l.Redis != "" {
-			opt, err := redis.ParseURL(l.Redis)
-			if err != nil {
-				return fail(errors.New("server.limits.redis: not a redis:// URL"))
-			}
-			rc := redis.NewClient(opt)
-			closers = append(closers, func() { rc.Close() })
-			limiter = ratelimit.NewRedis(rc, "warden:rl:", nil)
-			checks = append(checks, gateway.Check{Name: "rate_limiter", Check: func(ctx context.Context) error { return rc.Ping(ctx).Err() }})
-		} else {
-			limiter = ratelimit.NewMemory(nil)
-		}
-	}
-	authenticate := gatewayAuth{authn}
-	mcps, err := mcpServers(ctx, cfg, c, log, stdio, cs)
-	if err != nil {
-		return fail(err)
-	}
-	gcfg.MCPServers = mcps
-	gcfg.MCPResource = cfg.MCP.Resource
-	gcfg.MCPDefinitionsTTL = time.Duration(cfg.MCP.DefinitionsTTL)
-	gcfg.MCPAuthorizationServers = authn.AuthorizationServers()
-	// Its closer flushes the queued spans; runServe closes after the
-	// HTTP server has drained, so the last requests' spans are queued.
-	tp, closeTraces, err := newTracerProvider(ctx, cfg.Telemetry.Traces, log)
-	if err != nil {
-		return fail(err)
-	}
-	closers = append(closers, closeTraces)
-	if len(cs.entries) > 0 {
-		checks = append(checks, gateway.Check{Name: "certificates", Check: cs.check})
-	}
-	gw, err := gateway.New(gcfg, gateway.Deps{
-		Auth:           authenticate,
-		Detector:       eng,
-		Policy:         pol,
-		Tokens:         vaultTokens{v: v},
-		Limiter:        limiter,
-		Auditor:        alog,
-		Metrics:        metrics,
-		TracerProvider: tp,
-		Checks:         checks,
-		MCP: gateway.MCPDeps{Pins: toolpin.NewStore(db), Inspector: toolInspector{&toolpin.Inspector{Phrases: cfg.MCP.InstructionPhrases}},
-			NewFetcher: func(c *http.Client, endpoint string, h http.Header) gateway.ToolFetcher {
-				return &toolpin.Fetcher{Client: c, Endpoint: endpoint, Header: h}
-			}},
-	})
-	if err != nil {
-		return fail(err)
-	}
-	gw.Handle("/audit/", auditAccess(cfg.Audit.Roles, authn, alog.Handler()))
-	if iss := authn.Issuer(); iss != nil {
-		gw.Handle("POST /v1/auth/token", iss.TokenHandler(authn.APIKeys()))
-		gw.Handle("GET /.well-known/jwks.json", iss.JWKSHandler())
-	}
-	cs.start()
-	return &gatewayStack{gw: gw, certs: cs, close: closeAll}, nil
 }
 
 func (l Limit) limit() ratelimit.Limit {

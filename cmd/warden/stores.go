@@ -34,9 +34,16 @@ func storeDSN(cfg *Config) string {
 	return cfg.Store.DSN
 }
 
-// openStore opens and migrates the configured database.
+// openStore opens the configured database and migrates it (or, with
+// store.migrate off, checks that it is current).
 func openStore(ctx context.Context, cfg *Config) (*store.DB, error) {
-	return store.Open(ctx, storeDSN(cfg), store.Options{Timeout: time.Duration(cfg.Store.Timeout), Sync: cfg.Store.Sync})
+	return openStoreMode(ctx, cfg, cfg.Store.Migrate)
+}
+
+// openStoreMode opens the configured database with the schema handled
+// as mode says (store.MigrateAuto, MigrateOff or MigrateManual).
+func openStoreMode(ctx context.Context, cfg *Config, mode string) (*store.DB, error) {
+	return store.Open(ctx, storeDSN(cfg), store.Options{Timeout: time.Duration(cfg.Store.Timeout), Sync: cfg.Store.Sync, Migrate: mode})
 }
 
 // openKeyring opens (creating on first use) the keyring the config
@@ -47,27 +54,13 @@ func openStore(ctx context.Context, cfg *Config) (*store.DB, error) {
 // passphrase in the variable keys.passphrase_env, else keys.key_file,
 // else <data_dir>/master.key, generated (mode 0600) with a new keyring.
 func openKeyring(ctx context.Context, cfg *Config, c *cli) (*keys.Keyring, func() error, error) {
+	root, keeper, err := keyRoot(ctx, cfg, c)
+	if err != nil {
+		return nil, nil, err
+	}
 	closer := func() error { return nil }
-	var root keys.Root
-	switch {
-	case cfg.Keys.KMS != "":
-		k, err := secrets.OpenKeeper(ctx, cfg.Keys.KMS)
-		if err != nil {
-			// The URL may embed a key (base64key://): do not echo it.
-			scheme, _, _ := strings.Cut(cfg.Keys.KMS, "://")
-			return nil, nil, fmt.Errorf("keys.kms: cannot open the %s:// keeper (is the scheme one of base64key, awskms, gcpkms, azurekeyvault, hashivault?)", scheme)
-		}
-		root, closer = keys.KMS(k), k.Close
-	case cfg.Keys.PassphraseEnv != "":
-		p := c.getenv(cfg.Keys.PassphraseEnv)
-		if p == "" {
-			return nil, nil, fmt.Errorf("keys.passphrase_env: the variable %s is empty or unset", cfg.Keys.PassphraseEnv)
-		}
-		root = keys.Passphrase([]byte(p), keys.Argon2Params{})
-	case cfg.Keys.KeyFile != "":
-		root = keys.KeyFile(cfg.Keys.KeyFile, false)
-	default:
-		root = keys.KeyFile(filepath.Join(cfg.DataDir, "master.key"), true)
+	if keeper != nil {
+		closer = keeper.Close
 	}
 	kr, err := keys.Open(ctx, keys.Options{Path: cfg.Keys.Keyring, Root: root, Create: true})
 	if err != nil {
@@ -80,6 +73,31 @@ func openKeyring(ctx context.Context, cfg *Config, c *cli) (*keys.Keyring, func(
 		fmt.Fprintf(c.stderr, "warden: created keyring %s\n", kr.Path())
 	}
 	return kr, closer, nil
+}
+
+// keyRoot is the root protecting the keyring the config names (the
+// order openKeyring says), and the KMS keeper behind it: nil unless
+// keys.kms is set; the caller closes it.
+func keyRoot(ctx context.Context, cfg *Config, c *cli) (keys.Root, *secrets.Keeper, error) {
+	switch {
+	case cfg.Keys.KMS != "":
+		k, err := secrets.OpenKeeper(ctx, cfg.Keys.KMS)
+		if err != nil {
+			// The URL may embed a key (base64key://): do not echo it.
+			scheme, _, _ := strings.Cut(cfg.Keys.KMS, "://")
+			return keys.Root{}, nil, fmt.Errorf("keys.kms: cannot open the %s:// keeper (is the scheme one of base64key, awskms, gcpkms, azurekeyvault, hashivault?)", scheme)
+		}
+		return keys.KMS(k), k, nil
+	case cfg.Keys.PassphraseEnv != "":
+		p := c.getenv(cfg.Keys.PassphraseEnv)
+		if p == "" {
+			return keys.Root{}, nil, fmt.Errorf("keys.passphrase_env: the variable %s is empty or unset", cfg.Keys.PassphraseEnv)
+		}
+		return keys.Passphrase([]byte(p), keys.Argon2Params{}), nil, nil
+	case cfg.Keys.KeyFile != "":
+		return keys.KeyFile(cfg.Keys.KeyFile, false), nil, nil
+	}
+	return keys.KeyFile(filepath.Join(cfg.DataDir, "master.key"), true), nil, nil
 }
 
 // openVault opens the store, the keyring and the token vault the config

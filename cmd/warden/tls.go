@@ -130,6 +130,7 @@ type certSet struct {
 
 	mu       sync.Mutex
 	entries  []*certEntry
+	gen      int         // the generation entries are added to now
 	server   *certs.Pair // server.tls, when set
 	clientCA *certs.Pool // server.tls.client_ca, when set
 	sources  map[string]*workloadapi.X509Source
@@ -150,6 +151,7 @@ type certEntry struct {
 	svid  svidSource  // the Workload API's SVID, which its agent rotates
 	pool  *certs.Pool // a CA bundle (key names its file's key: …tls.ca_file)
 	after func()      // run after a reload (close a transport's idle connections)
+	gen   int         // the config generation that added it; 0: the server's own
 }
 
 // svidSource is the Workload API client's view of the current SVID.
@@ -181,8 +183,8 @@ func (s *certSet) add(use, key, certFile, keyFile string) (*certs.Pair, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s.%w", key, err)
 	}
-	e := &certEntry{use: use, key: key, pair: p}
 	s.mu.Lock()
+	e := &certEntry{use: use, key: key, pair: p, gen: s.gen}
 	s.entries = append(s.entries, e)
 	s.mu.Unlock()
 	if s.metrics != nil {
@@ -199,7 +201,7 @@ func (s *certSet) addPool(use, key, file string, system bool) (*certs.Pool, erro
 		return nil, poolError(key, err)
 	}
 	s.mu.Lock()
-	s.entries = append(s.entries, &certEntry{use: use, key: key, pool: p})
+	s.entries = append(s.entries, &certEntry{use: use, key: key, pool: p, gen: s.gen})
 	s.mu.Unlock()
 	return p, nil
 }
@@ -215,7 +217,7 @@ func (s *certSet) onReload(use string, f func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, e := range s.entries {
-		if e.use == use {
+		if e.use == use && e.gen == s.gen {
 			e.after = f
 		}
 	}
@@ -224,7 +226,7 @@ func (s *certSet) onReload(use string, f func()) {
 // start polls the files every interval until close; reload asks at
 // once (SIGHUP).
 func (s *certSet) start() {
-	if len(s.entries) == 0 || s.stop != nil {
+	if !s.has() || s.stop != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -244,6 +246,39 @@ func (s *certSet) start() {
 			}
 		}
 	}()
+}
+
+// nextGeneration starts a config generation: the upstream and MCP pairs
+// and bundles added from now on belong to it.
+func (s *certSet) nextGeneration() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.gen++
+	return s.gen
+}
+
+// retire forgets the entries of the generations drop selects (a
+// generation replaced by a reload, or one whose build failed): they are
+// no longer watched, reported or checked by /readyz. Transports of an
+// old generation still serving requests in flight keep their pairs.
+func (s *certSet) retire(drop func(gen int) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	kept := s.entries[:0]
+	for _, e := range s.entries {
+		if e.gen == 0 || !drop(e.gen) {
+			kept = append(kept, e)
+		}
+	}
+	clear(s.entries[len(kept):])
+	s.entries = kept
+}
+
+// has reports whether any pair or bundle is in use.
+func (s *certSet) has() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.entries) > 0
 }
 
 // reload asks the poller to read every pair again now.
@@ -474,8 +509,8 @@ func (s *certSet) clientTLS(ctx context.Context, key, use, rawURL string, t Clie
 		if err != nil {
 			return nil, fmt.Errorf("%s.tls.spiffe_socket: no X.509-SVID from the Workload API: %w", key, err)
 		}
-		e := &certEntry{use: use, key: key + ".tls", svid: src}
 		s.mu.Lock()
+		e := &certEntry{use: use, key: key + ".tls", svid: src, gen: s.gen}
 		s.entries = append(s.entries, e)
 		s.mu.Unlock()
 		if l := e.leaf(); l != nil && s.metrics != nil {

@@ -130,7 +130,7 @@ func runVault(ctx context.Context, c *cli, args []string) int {
 			return exitFailure
 		}
 		fmt.Fprintf(c.stdout, "shredded tenant %s: its keys are destroyed and none of its tokens can be restored\n", *tenant)
-		return recordAdmin(ctx, cfg, c, audit.AdminEvent{Action: "vault.shred", Tenant: *tenant, Target: *tenant})
+		return recordAdmin(ctx, cfg, c, tenantShreddedEvent(*tenant))
 	case "purge":
 		n, err := v.Purge(ctx)
 		if err != nil {
