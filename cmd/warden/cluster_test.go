@@ -99,8 +99,18 @@ type cluster struct {
 	keys          map[string]string // role → API key: load, limited, revokee, globex, reload
 	names         map[string]string // role → key name (the principal)
 
+	reload reloadSeen // what the reload subtest saw, for the audit log check
+
 	mu       sync.Mutex
 	answered map[string]int // request id → final status the client saw, for every complete answer
+}
+
+// reloadSeen is what the reload subtest leaves for the audit log check.
+type reloadSeen struct {
+	done      bool
+	streams   []string // request ids of the streams in flight across the reload
+	denied    string   // a new request the reloaded replica refused
+	elsewhere []string // the same request, answered by the other replicas
 }
 
 // replica is one `warden serve` process (restarted in place).
@@ -406,6 +416,7 @@ type answer struct {
 	reqID   string
 	content string // the assistant text (a stream's deltas joined)
 	done    bool   // a stream ended with [DONE]
+	body    string // the body as received
 	err     error  // transport or read error
 }
 
@@ -435,6 +446,7 @@ func (c *cluster) chat(ctx context.Context, r *replica, key, text string, stream
 		a.err = err
 		return a
 	}
+	a.body = string(b)
 	if stream && resp.StatusCode == http.StatusOK {
 		a.content, a.done = sseText(b)
 	} else {
@@ -793,9 +805,121 @@ func (c *cluster) revocationAcrossReplicas(t *testing.T) {
 	t.Logf("revocation (cache_ttl %s; `warden apikey revoke` took %s): refused %s after the commit", clusterCacheTTL, cmdTook.Round(time.Millisecond), strings.Join(took, ", "))
 }
 
-// reloadOneReplica: see the lead's config reload (SIGHUP).
+// reloadOneReplica: streams are in flight on replica 2 (the upstream
+// holds them half-way); its config file gets a policy rule refusing US
+// SSNs and it gets SIGHUP. Once it has reloaded, a new request with an
+// SSN is refused there and answered by the other two (their config is
+// unchanged); then the streams, whose requests carried an SSN too, are
+// released and must end intact. The audit log check then finds the
+// streams under the old policy, the refusal under the new one, and the
+// config.reload entry with the new policy's hash.
 func (c *cluster) reloadOneReplica(t *testing.T) {
-	t.Skip("config reload (SIGHUP, server.config_watch_interval) has not landed on main yet")
+	ctx := context.Background()
+	r := c.replicas[2]
+	gate := c.up.holdSlowStreams()
+	released := false
+	defer func() {
+		if !released {
+			close(gate)
+		}
+	}()
+	const ssn = "457-55-5462"
+	type result struct {
+		a     answer
+		ended time.Time
+	}
+	results := make(chan result, 3)
+	for range 3 {
+		go func() {
+			a := c.chat(ctx, r, c.keys["reload"], "slow-stream for the customer with SSN "+ssn, true)
+			results <- result{a, time.Now()}
+		}()
+	}
+	if !c.up.waitHeld(3, 20*time.Second) {
+		t.Fatal("the streams did not reach the upstream")
+	}
+	fi, err := os.Stat(r.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(r.cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.WriteString(f, `policy:
+  rules:
+    - name: no-ssn-after-reload
+      when: has_finding("US_SSN")
+      action: deny
+      reason: US SSNs are refused since the reload
+`)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.mu.Lock()
+	cmd := r.cmd
+	r.mu.Unlock()
+	sent := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		b, _ := os.ReadFile(r.logPath)
+		if int64(len(b)) > fi.Size() {
+			if bytes.Contains(b[fi.Size():], []byte(`"msg":"config reloaded"`)) {
+				break
+			}
+			if bytes.Contains(b[fi.Size():], []byte(`"msg":"config reload refused`)) || bytes.Contains(b[fi.Size():], []byte(`only after a restart`)) {
+				t.Fatalf("replica 2 did not apply the reload:\n%s", b[fi.Size():])
+			}
+		}
+		if time.Since(sent) > 20*time.Second {
+			t.Fatalf("replica 2 did not reload within 20s of SIGHUP:\n%s", tail(b, 4000))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("replica 2 reloaded %s after SIGHUP, with 3 streams in flight", time.Since(sent).Round(time.Millisecond))
+	select {
+	case res := <-results:
+		t.Fatalf("a stream ended before it was released: %d %v", res.a.status, res.a.err)
+	default:
+	}
+
+	text := "Please file the form for SSN " + ssn + " today."
+	denied := c.chat(ctx, r, c.keys["reload"], text, false)
+	if denied.err != nil || denied.status != http.StatusBadRequest || !strings.Contains(denied.body, "policy_denied") {
+		t.Errorf("replica 2 after the reload: %d %v %s, want 400 policy_denied", denied.status, denied.err, denied.body)
+	}
+	var elsewhere []string
+	for _, o := range c.replicas[:2] {
+		a := c.chat(ctx, o, c.keys["reload"], text, false)
+		if a.err != nil || a.status != http.StatusOK || !strings.Contains(a.content, ssn) {
+			t.Errorf("replica %d (config unchanged) after replica 2's reload: %d %v %q", o.n, a.status, a.err, a.body)
+		}
+		elsewhere = append(elsewhere, a.reqID)
+	}
+	if a := c.chat(ctx, r, c.keys["reload"], "Please file the form today.", false); a.err != nil || a.status != http.StatusOK {
+		t.Errorf("replica 2 refused a request the new policy allows: %d %v", a.status, a.err)
+	}
+
+	close(gate)
+	released = true
+	var streams []string
+	for range 3 {
+		var res result
+		select {
+		case res = <-results:
+		case <-time.After(20 * time.Second):
+			t.Fatal("a stream in flight across the reload did not end")
+		}
+		a := res.a
+		if a.err != nil || a.status != http.StatusOK || !a.done || a.content != slowText() {
+			t.Errorf("a stream in flight across the reload ended %d %v done=%v with %q, want all %d parts and [DONE]", a.status, a.err, a.done, a.content, slowParts)
+		}
+		streams = append(streams, a.reqID)
+	}
+	c.reload = reloadSeen{done: true, streams: streams, denied: denied.reqID, elsewhere: elsewhere}
 }
 
 // checkAuditLog waits until a live replica has aborted the killed
@@ -853,18 +977,23 @@ func (c *cluster) checkAuditLog(t *testing.T, kill killResult) {
 		t.Fatalf("audit export: %d %s", code, stderr)
 	}
 	type entry struct {
-		Index     int64  `json:"index"`
-		Kind      string `json:"kind"`
-		Intent    *int64 `json:"intent"`
-		RequestID string `json:"request_id"`
-		Status    int    `json:"status"`
-		Reason    string `json:"reason"`
+		Index     int64             `json:"index"`
+		Kind      string            `json:"kind"`
+		Intent    *int64            `json:"intent"`
+		RequestID string            `json:"request_id"`
+		Status    int               `json:"status"`
+		Reason    string            `json:"reason"`
+		Policy    string            `json:"policy"`
+		Action    string            `json:"action"`
+		Target    string            `json:"target"`
+		Details   map[string]string `json:"details"`
 	}
 	var (
 		next     int64
 		byIdx    = map[int64]entry{}
 		closedBy = map[int64][]entry{}
 		byReq    = map[string][]entry{}
+		reloads  []entry
 	)
 	sc := bufio.NewScanner(strings.NewReader(exported))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
@@ -884,6 +1013,9 @@ func (c *cluster) checkAuditLog(t *testing.T, kill killResult) {
 		if (e.Kind == "completion" || e.Kind == "aborted") && e.Intent != nil {
 			closedBy[*e.Intent] = append(closedBy[*e.Intent], e)
 		}
+		if e.Kind == "admin" && e.Action == "config.reload" {
+			reloads = append(reloads, e)
+		}
 	}
 	if next != size {
 		t.Errorf("export has %d entries, verify counted %d", next, size)
@@ -899,6 +1031,40 @@ func (c *cluster) checkAuditLog(t *testing.T, kill killResult) {
 	held := byReq[kill.heldReq]
 	if len(held) != 2 || held[0].Kind != "intent" || held[1].Kind != "aborted" || held[1].Reason != "writer_gone" {
 		t.Errorf("the stream open at the kill has entries %+v, want its intent and an aborted entry (writer_gone)", held)
+	}
+	if rl := c.reload; rl.done {
+		// The reload: one config.reload entry, from replica 2's file,
+		// applied, with the new policy's hash; the streams in flight
+		// across it ran under the old policy, as do the other replicas'
+		// requests after it; replica 2's refusal under the new one.
+		if len(reloads) != 1 || reloads[0].Target != c.replicas[2].cfgPath || reloads[0].Details["result"] != "applied" {
+			t.Errorf("config.reload entries %+v, want one applied reload of %s", reloads, c.replicas[2].cfgPath)
+		} else {
+			newPolicy := reloads[0].Details["policy_hash"]
+			policyOf := func(id string) string {
+				if es := byReq[id]; len(es) > 0 {
+					return es[0].Policy
+				}
+				return "(no entry)"
+			}
+			oldPolicy := policyOf(rl.streams[0])
+			if newPolicy == "" || oldPolicy == newPolicy {
+				t.Errorf("policy before the reload %q, after %q", oldPolicy, newPolicy)
+			}
+			for _, id := range rl.streams {
+				if got := policyOf(id); got != oldPolicy {
+					t.Errorf("stream in flight across the reload recorded under policy %s, want the old %s", got, oldPolicy)
+				}
+			}
+			for _, id := range rl.elsewhere {
+				if got := policyOf(id); got != oldPolicy {
+					t.Errorf("a request to a replica not reloaded recorded under policy %s, want the old %s", got, oldPolicy)
+				}
+			}
+			if got := policyOf(rl.denied); got != newPolicy {
+				t.Errorf("the refusal after the reload recorded under policy %s, want the new %s", got, newPolicy)
+			}
+		}
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -933,19 +1099,45 @@ func (c *cluster) checkAuditLog(t *testing.T, kill killResult) {
 // restores them; the load's after 25ms), remembers the token of a "ref MARKER" request and says
 // it again for "repeat MARKER", holds a "hold-stream" stream open until
 // its caller goes, and sends a "slow-stream" as slowParts deltas
-// slowEvery apart.
+// slowEvery apart (waiting half-way while holdSlowStreams' gate is shut).
 type clusterUpstream struct {
 	srv    *httptest.Server
 	quit   chan struct{}
 	mu     sync.Mutex
 	bodies [][]byte
 	tokens map[string]string
+	gate   chan struct{} // slow streams wait here half-way, when set
+	held   int           // slow streams waiting at the gate
 }
 
 const (
 	slowParts = 20
-	slowEvery = 100 * time.Millisecond
+	slowEvery = 50 * time.Millisecond
 )
+
+// holdSlowStreams makes slow streams wait half-way until the returned
+// channel is closed.
+func (u *clusterUpstream) holdSlowStreams() chan struct{} {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.gate, u.held = make(chan struct{}), 0
+	return u.gate
+}
+
+// waitHeld waits until n slow streams wait at the gate.
+func (u *clusterUpstream) waitHeld(n int, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		u.mu.Lock()
+		held := u.held
+		u.mu.Unlock()
+		if held >= n {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
 
 var (
 	refRe   = regexp.MustCompile(`\bref (m[0-9a-f]+)`)
@@ -1031,8 +1223,23 @@ func (u *clusterUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	case strings.HasPrefix(text, "slow-stream"):
+		u.mu.Lock()
+		gate := u.gate
+		u.mu.Unlock()
 		for i := range slowParts {
-			chunk(fmt.Sprintf("part-%02d ", i), false)
+			chunk(fmt.Sprintf("part-%02d.\n", i), false)
+			if i == slowParts/2-1 && gate != nil {
+				u.mu.Lock()
+				u.held++
+				u.mu.Unlock()
+				select {
+				case <-gate:
+				case <-r.Context().Done():
+					return
+				case <-u.quit:
+					return
+				}
+			}
 			select {
 			case <-time.After(slowEvery):
 			case <-r.Context().Done():
@@ -1050,7 +1257,7 @@ func (u *clusterUpstream) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func slowText() string {
 	var sb strings.Builder
 	for i := range slowParts {
-		fmt.Fprintf(&sb, "part-%02d ", i)
+		fmt.Fprintf(&sb, "part-%02d.\n", i)
 	}
 	return sb.String()
 }
